@@ -1,0 +1,197 @@
+/**
+ * @file kar.h  keepalive_responder -- internal interfaces
+ *
+ * Everything here builds on libre alone.  Only host.c sees baresip, so
+ * the decision core, the reply builder and the parsers can be unit
+ * tested on raw SIP bytes without a running baresip.
+ */
+
+struct ua;
+
+
+/*
+ * Event packages (events.c)
+ */
+
+enum {
+	KAR_EVENTS_MAX  = 16,   /**< packages in one list            */
+	KAR_EVENT_NAMEL = 64,   /**< longest package name            */
+};
+
+/** A list of event package names, as configured */
+struct kar_events {
+	char name[KAR_EVENTS_MAX][KAR_EVENT_NAMEL];
+	size_t n;
+};
+
+int  kar_events_parse(struct kar_events *ev, const char *str);
+int  kar_events_find(const struct kar_events *ev, const struct pl *pkg);
+int  kar_events_print(struct re_printf *pf, const struct kar_events *ev);
+
+
+/*
+ * Configuration values (conf.c)
+ */
+
+enum kar_log {
+	KAR_LOG_NONE = 0,
+	KAR_LOG_UNHANDLED,
+	KAR_LOG_ALL,
+};
+
+int kar_conf_bool(bool *val, const char *str);
+int kar_conf_log(enum kar_log *val, const char *str);
+const char *kar_log_name(enum kar_log log);
+
+
+/*
+ * Decision table (policy.c)
+ */
+
+/** Request classes that the counters and the table distinguish */
+enum kar_method {
+	KAR_M_OPTIONS = 0,
+	KAR_M_NOTIFY,
+	KAR_M_OTHER,
+	KAR_M_N
+};
+
+/** What the module answers; KAR_R_NONE means pass the request on */
+enum kar_reply {
+	KAR_R_NONE = 0,
+	KAR_R_OPTIONS_OK,     /**< 200 + capability headers          */
+	KAR_R_NOTIFY_OK,      /**< 200                                */
+	KAR_R_BAD_EVENT,      /**< 489 Bad Event + Allow-Events       */
+	KAR_R_NO_EVENT,       /**< 400 Missing Event Header           */
+	KAR_R_EVENT_SYNTAX,   /**< 400 Bad Event Header               */
+	KAR_R_NOT_ALLOWED,    /**< 405 + Allow (tail listener only)   */
+	KAR_R_N
+};
+
+/** The outcome of one decision */
+struct kar_verdict {
+	enum kar_method meth;
+	enum kar_reply reply;
+	int pkg;           /**< index in the events list, -1 other  */
+	bool has_pkg;      /**< NOTIFY named a parseable package    */
+	bool stock_bad;    /**< stock baresip would not answer 2xx  */
+};
+
+/** Does the Request-URI user address a local UA? */
+typedef bool (kar_ua_match_h)(const struct pl *user, void *arg);
+
+/** Inputs of the decision besides the request itself */
+struct kar_policy {
+	bool exclusive;
+	const struct kar_events *events;
+	kar_ua_match_h *uah;
+	void *arg;
+};
+
+void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
+		       const struct sip_msg *msg);
+enum kar_method kar_method_of(const struct pl *met);
+const char *kar_method_name(enum kar_method meth);
+
+
+/*
+ * Replies (reply.c)
+ */
+
+struct kar_replies;
+
+int  kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
+		       uint64_t secret);
+int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
+		      const struct sip_msg *msg, enum kar_reply reply,
+		      bool *rport);
+uint64_t kar_reply_totag(const struct kar_replies *r,
+			 const struct sip_msg *msg);
+void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
+		      uint16_t *scode, const char **reason);
+int  kar_reply_send(struct kar_replies *r, struct sip *sip,
+		    const struct sip_msg *msg, enum kar_reply reply);
+
+
+/*
+ * Counters (stats.c)
+ */
+
+enum kar_counter {
+	KAR_C_ANSWERED = 0,
+	KAR_C_PASSED,
+	KAR_C_REJECTED,
+	KAR_C_DROPPED_RATE,
+	KAR_C_DROPPED_SCANNER,
+	KAR_C_UNTRUSTED,
+	KAR_C_N
+};
+
+struct kar_stats {
+	uint64_t c[KAR_M_N][KAR_C_N];
+	uint64_t pkg[KAR_EVENTS_MAX + 1];    /**< last slot: other      */
+	uint64_t since;                      /**< tmr_jiffies() at reset */
+};
+
+/** What the printers need besides the counters */
+struct kar_stats_view {
+	const struct kar_stats *st;
+	const struct kar_events *events;
+	bool exclusive;
+	uint64_t now;                        /**< tmr_jiffies()          */
+};
+
+void kar_stats_reset(struct kar_stats *st, uint64_t now);
+void kar_stats_count(struct kar_stats *st, const struct kar_verdict *v,
+		     enum kar_counter c);
+void kar_stats_move(struct kar_stats *st, enum kar_method meth,
+		    enum kar_counter from, enum kar_counter to);
+int  kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv);
+int  kar_stats_json(struct re_printf *pf, const struct kar_stats_view *sv);
+const char *kar_counter_name(enum kar_counter c);
+
+
+/*
+ * The listener chain (chain.c)
+ */
+
+struct kar_chain;
+
+int  kar_chain_attach(struct kar_chain **chp, struct sip *sip,
+		      sip_msg_h *headh, sip_msg_h *tailh, void *arg);
+bool kar_chain_keep_last(struct kar_chain *ch);
+bool kar_chain_hooked(const struct kar_chain *ch);
+
+
+/*
+ * Rate-limited logging (guard.c)
+ */
+
+struct kar_loglimit {
+	uint64_t last;      /**< tmr_jiffies() of the last refill       */
+	uint32_t tokens;
+	uint32_t suppressed;
+};
+
+bool kar_loglimit_take(struct kar_loglimit *ll, uint64_t now,
+		       uint32_t *suppressed);
+
+
+/*
+ * Everything that calls baresip (host.c)
+ */
+
+/** Command handlers, called by host.c with the parameter string */
+struct kar_cmds {
+	int (*exclusive)(struct re_printf *pf, const char *prm);
+	int (*stats)(struct re_printf *pf, const char *prm);
+};
+
+struct sip *host_sip(void);
+int  host_conf_str(const char *key, char *buf, size_t sz);
+bool host_ua_match(const struct pl *user, void *arg);
+int  host_cmds_register(const struct kar_cmds *cmds);
+void host_cmds_unregister(void);
+void host_log(int level, const char *fmt, ...);
+
+enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };

@@ -1,0 +1,139 @@
+/**
+ * @file policy.c  keepalive_responder -- the decision table
+ *
+ * Pure: given a decoded request, the mode and the configured packages,
+ * say whether the module answers it and with what.  No baresip call is
+ * made here; whether a user part names a local UA is asked through the
+ * policy's callback, which host.c wires to baresip's own UA lookup.
+ *
+ * The rows follow SPEC.md's decision table:
+ *
+ *   request                        shared          exclusive
+ *   OPTIONS, UA-targeted           pass            200
+ *   OPTIONS, no user part          200             200
+ *   OPTIONS, unknown user          pass            200
+ *   NOTIFY in-dialog               pass            pass
+ *   NOTIFY ood, accepted package   200             200
+ *   NOTIFY ood, other package      489             489
+ *   NOTIFY ood, no/bad Event       pass            400
+ *   anything else                  pass            pass (405 at tail)
+ */
+#include <re.h>
+#include "kar.h"
+
+
+static const char *method_names[KAR_M_N] = {"OPTIONS", "NOTIFY", "other"};
+
+
+enum kar_method kar_method_of(const struct pl *met)
+{
+	/* Method names are case-sensitive (RFC 3261 7.1) */
+	if (!pl_strcmp(met, "OPTIONS"))
+		return KAR_M_OPTIONS;
+
+	if (!pl_strcmp(met, "NOTIFY"))
+		return KAR_M_NOTIFY;
+
+	return KAR_M_OTHER;
+}
+
+
+const char *kar_method_name(enum kar_method meth)
+{
+	return (size_t)meth < KAR_M_N ? method_names[meth] : "?";
+}
+
+
+static void decide_options(struct kar_verdict *v,
+			   const struct kar_policy *pol,
+			   const struct sip_msg *msg)
+{
+	bool ua;
+
+	/* A probe of the device itself: nobody else would answer 200 */
+	if (!pl_isset(&msg->uri.user)) {
+		v->stock_bad = true;
+		v->reply = KAR_R_OPTIONS_OK;
+		return;
+	}
+
+	ua = pol->uah && pol->uah(&msg->uri.user, pol->arg);
+	v->stock_bad = !ua;
+
+	if (pol->exclusive)
+		v->reply = KAR_R_OPTIONS_OK;
+}
+
+
+static void decide_notify(struct kar_verdict *v,
+			  const struct kar_policy *pol,
+			  const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr;
+	struct sipevent_event se;
+
+	/* Out of dialog, the core answers 481, 400 or 489: never 2xx */
+	v->stock_bad = true;
+
+	hdr = sip_msg_hdr(msg, SIP_HDR_EVENT);
+	if (!hdr) {
+		if (pol->exclusive)
+			v->reply = KAR_R_NO_EVENT;
+		return;
+	}
+
+	if (sipevent_event_decode(&se, &hdr->val)) {
+		if (pol->exclusive)
+			v->reply = KAR_R_EVENT_SYNTAX;
+		return;
+	}
+
+	v->has_pkg = true;
+	v->pkg = kar_events_find(pol->events, &se.event);
+	v->reply = v->pkg >= 0 ? KAR_R_NOTIFY_OK : KAR_R_BAD_EVENT;
+}
+
+
+/**
+ * Decide what to do with one request
+ *
+ * @param v   Verdict (output)
+ * @param pol Mode, packages and UA lookup
+ * @param msg Decoded SIP request
+ */
+void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
+		       const struct sip_msg *msg)
+{
+	if (!v)
+		return;
+
+	v->meth = KAR_M_OTHER;
+	v->reply = KAR_R_NONE;
+	v->pkg = -1;
+	v->has_pkg = false;
+	v->stock_bad = false;
+
+	if (!pol || !msg || !msg->req)
+		return;
+
+	v->meth = kar_method_of(&msg->met);
+
+	/* Never take a request that belongs to a dialog: its owner
+	   (sipsess, sipevent) knows the dialog, the module does not. */
+	if (pl_isset(&msg->to.tag))
+		return;
+
+	switch (v->meth) {
+
+	case KAR_M_OPTIONS:
+		decide_options(v, pol, msg);
+		break;
+
+	case KAR_M_NOTIFY:
+		decide_notify(v, pol, msg);
+		break;
+
+	default:
+		break;
+	}
+}

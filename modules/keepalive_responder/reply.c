@@ -1,0 +1,401 @@
+/**
+ * @file reply.c  keepalive_responder -- stateless replies
+ *
+ * The module answers without a server transaction.  libre would keep
+ * each non-INVITE server transaction for 32 s (UDP) in baresip's small
+ * hash tables, so a prober at a few thousand requests per second would
+ * make every request dearer than the last.  Instead a retransmission
+ * simply reaches the module again and gets the same bytes: the To tag is
+ * a keyed hash of what identifies the request (RFC 3261 8.2.7), not a
+ * random number as in libre's own stateless replies.
+ *
+ * Header blocks that do not depend on the request are formatted once,
+ * at load time.
+ */
+#include <string.h>
+#include <re.h>
+#include "kar.h"
+
+
+/* Methods the endpoint handles; the same set baresip's core advertises */
+static const char *allow_methods[] = {
+	"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "NOTIFY",
+	"SUBSCRIBE", "INFO", "MESSAGE", "REFER",
+};
+
+
+struct kar_replies {
+	char *hdrs[KAR_R_N];     /**< request-independent headers        */
+	struct mbuf *mb;         /**< reused between requests            */
+	uint64_t secret;         /**< keys the To tag                    */
+};
+
+
+static const struct {
+	uint16_t scode;
+	const char *reason;
+} status[KAR_R_N] = {
+	[KAR_R_NONE]         = {0,   NULL},
+	[KAR_R_OPTIONS_OK]   = {200, "OK"},
+	[KAR_R_NOTIFY_OK]    = {200, "OK"},
+	[KAR_R_BAD_EVENT]    = {489, "Bad Event"},
+	[KAR_R_NO_EVENT]     = {400, "Missing Event Header"},
+	[KAR_R_EVENT_SYNTAX] = {400, "Bad Event Header"},
+	[KAR_R_NOT_ALLOWED]  = {405, "Method Not Allowed"},
+};
+
+
+static void destructor(void *arg)
+{
+	struct kar_replies *r = arg;
+	size_t i;
+
+	for (i = 0; i < KAR_R_N; i++)
+		mem_deref(r->hdrs[i]);
+
+	mem_deref(r->mb);
+}
+
+
+static int print_allow(struct re_printf *pf, const struct pl *skip)
+{
+	size_t i;
+	int err = 0;
+	bool first = true;
+
+	for (i = 0; i < ARRAY_SIZE(allow_methods); i++) {
+
+		if (skip && !pl_strcmp(skip, allow_methods[i]))
+			continue;
+
+		err |= re_hprintf(pf, "%s%s", first ? "" : ", ",
+				  allow_methods[i]);
+		first = false;
+	}
+
+	return err;
+}
+
+
+static int print_allow_events(struct re_printf *pf,
+			      const struct kar_events *ev)
+{
+	/* Allow-Events needs at least one package (RFC 6665 8.2.2) */
+	if (!ev || !ev->n)
+		return 0;
+
+	return re_hprintf(pf, "Allow-Events: %H\r\n", kar_events_print, ev);
+}
+
+
+/**
+ * Allocate the reply set and format its fixed header blocks
+ *
+ * @param rp     Allocated reply set
+ * @param ev     Accepted event packages (for Allow-Events)
+ * @param secret Key of the To tag hash
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
+		      uint64_t secret)
+{
+	struct kar_replies *r;
+	int err;
+
+	if (!rp)
+		return EINVAL;
+
+	r = mem_zalloc(sizeof(*r), destructor);
+	if (!r)
+		return ENOMEM;
+
+	r->secret = secret;
+
+	/* RFC 3261 11.2: what an OPTIONS answer should tell the prober.
+	   Supported stays empty: the core's extensions (gruu, outbound,
+	   path) belong to accounts, not to the device. */
+	err = re_sdprintf(&r->hdrs[KAR_R_OPTIONS_OK],
+			  "Allow: %H\r\n"
+			  "Accept: application/sdp,"
+			  " application/simple-message-summary\r\n"
+			  "Accept-Encoding: identity\r\n"
+			  "Accept-Language: en\r\n"
+			  "Supported: \r\n"
+			  "%H",
+			  print_allow, NULL, print_allow_events, ev);
+	err |= re_sdprintf(&r->hdrs[KAR_R_BAD_EVENT], "%H",
+			   print_allow_events, ev);
+	if (err)
+		goto out;
+
+	r->mb = mbuf_alloc(512);
+	if (!r->mb)
+		err = ENOMEM;
+
+ out:
+	if (err)
+		mem_deref(r);
+	else
+		*rp = r;
+
+	return err;
+}
+
+
+void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
+		      uint16_t *scode, const char **reason)
+{
+	(void)r;
+
+	if ((size_t)reply >= KAR_R_N)
+		reply = KAR_R_NONE;
+
+	if (scode)
+		*scode = status[reply].scode;
+	if (reason)
+		*reason = status[reply].reason;
+}
+
+
+/* FNV-1a, 64 bit: fast, and keyed by the secret it cannot be predicted
+   from outside, so a tag cannot be forged for somebody else's request */
+static uint64_t fnv_u64(uint64_t h, uint64_t v)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++) {
+		h ^= (uint8_t)(v >> (8 * i));
+		h *= 0x100000001b3ULL;
+	}
+
+	return h;
+}
+
+
+static uint64_t fnv_pl(uint64_t h, const struct pl *pl)
+{
+	size_t i;
+
+	for (i = 0; pl && i < pl->l; i++) {
+		h ^= (uint8_t)pl->p[i];
+		h *= 0x100000001b3ULL;
+	}
+
+	/* A separator, so that ("ab","c") and ("a","bc") differ */
+	h ^= 0xff;
+	h *= 0x100000001b3ULL;
+
+	return h;
+}
+
+
+/**
+ * The To tag of the module's answer to a request
+ *
+ * Derived from Call-ID, From tag, CSeq, top Via branch and method, so a
+ * retransmission gets the same tag and a new request another one.
+ *
+ * @param r   Reply set (holds the key)
+ * @param msg SIP request
+ *
+ * @return To tag
+ */
+uint64_t kar_reply_totag(const struct kar_replies *r,
+			 const struct sip_msg *msg)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv_u64(h, r->secret);
+	h = fnv_u64(h, msg->cseq.num);
+	h = fnv_pl(h, &msg->callid);
+	h = fnv_pl(h, &msg->from.tag);
+	h = fnv_pl(h, &msg->via.branch);
+	h = fnv_pl(h, &msg->met);
+
+	return h;
+}
+
+
+/* The top Via gets received/rport as RFC 3261 18.2.1 and RFC 3581 say */
+static int write_top_via(struct mbuf *mb, const struct sip_hdr *hdr,
+			 const struct sip_msg *msg, bool *rportp)
+{
+	struct pl rp;
+	bool rport = false;
+	int err;
+
+	err = mbuf_write_pl(mb, &hdr->name);
+	err |= mbuf_write_str(mb, ": ");
+
+	if (!msg_param_exists(&msg->via.params, "rport", &rp)) {
+		err |= mbuf_write_pl_skip(mb, &hdr->val, &rp);
+		err |= mbuf_printf(mb, ";rport=%u", sa_port(&msg->src));
+		rport = true;
+	}
+	else {
+		err |= mbuf_write_pl(mb, &hdr->val);
+	}
+
+	if (rport || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR))
+		err |= mbuf_printf(mb, ";received=%j", &msg->src);
+
+	err |= mbuf_write_str(mb, "\r\n");
+
+	*rportp = rport;
+
+	return err;
+}
+
+
+static int write_hdr(struct mbuf *mb, const struct sip_hdr *hdr)
+{
+	int err;
+
+	err  = mbuf_write_pl(mb, &hdr->name);
+	err |= mbuf_write_str(mb, ": ");
+	err |= mbuf_write_pl(mb, &hdr->val);
+	err |= mbuf_write_str(mb, "\r\n");
+
+	return err;
+}
+
+
+static int write_to(struct mbuf *mb, const struct kar_replies *r,
+		    const struct sip_hdr *hdr, const struct sip_msg *msg)
+{
+	int err;
+
+	err  = mbuf_write_pl(mb, &hdr->name);
+	err |= mbuf_write_str(mb, ": ");
+	err |= mbuf_write_pl(mb, &hdr->val);
+
+	if (!pl_isset(&msg->to.tag))
+		err |= mbuf_printf(mb, ";tag=%016llx",
+				   (unsigned long long)kar_reply_totag(r, msg));
+
+	err |= mbuf_write_str(mb, "\r\n");
+
+	return err;
+}
+
+
+/**
+ * Encode the module's answer to a request
+ *
+ * @param mb    Buffer to write to (at its current position)
+ * @param r     Reply set
+ * @param msg   SIP request
+ * @param reply Which answer
+ * @param rport Set to true when the request asked for rport (optional)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
+		     const struct sip_msg *msg, enum kar_reply reply,
+		     bool *rport)
+{
+	const struct le *le;
+	bool rp = false;
+	bool top = true;
+	int err;
+
+	if (!mb || !r || !msg || reply <= KAR_R_NONE || reply >= KAR_R_N)
+		return EINVAL;
+
+	err = mbuf_printf(mb, "SIP/2.0 %u %s\r\n",
+			  status[reply].scode, status[reply].reason);
+
+	for (le = msg->hdrl.head; le && !err; le = le->next) {
+
+		const struct sip_hdr *hdr = le->data;
+
+		switch (hdr->id) {
+
+		case SIP_HDR_VIA:
+			if (top)
+				err = write_top_via(mb, hdr, msg, &rp);
+			else
+				err = write_hdr(mb, hdr);
+			top = false;
+			break;
+
+		case SIP_HDR_TO:
+			err = write_to(mb, r, hdr, msg);
+			break;
+
+		case SIP_HDR_FROM:
+		case SIP_HDR_CALL_ID:
+		case SIP_HDR_CSEQ:
+			err = write_hdr(mb, hdr);
+			break;
+
+		default:
+			break;
+		}
+	}
+
+	if (reply == KAR_R_NOT_ALLOWED) {
+		/* Do not advertise the very method that was refused */
+		err |= mbuf_printf(mb, "Allow: %H\r\n",
+				   print_allow, &msg->met);
+	}
+	else if (r->hdrs[reply]) {
+		err |= mbuf_write_str(mb, r->hdrs[reply]);
+	}
+
+	err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
+
+	if (rport)
+		*rport = rp;
+
+	return err;
+}
+
+
+/**
+ * Send the module's answer to a request, statelessly
+ *
+ * @param r     Reply set
+ * @param sip   SIP stack
+ * @param msg   SIP request
+ * @param reply Which answer
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_reply_send(struct kar_replies *r, struct sip *sip,
+		   const struct sip_msg *msg, enum kar_reply reply)
+{
+	struct sa dst;
+	bool rport;
+	int err;
+
+	if (!r || !sip || !msg)
+		return EINVAL;
+
+	/* Never answer an ACK (RFC 3261 17.2.1) */
+	if (!pl_strcmp(&msg->met, "ACK"))
+		return 0;
+
+	/* The transport may keep a reference while a TCP connection is
+	   not writable yet; then the buffer is theirs and we take a new
+	   one. */
+	if (!r->mb || mem_nrefs(r->mb) > 1) {
+		r->mb = mem_deref(r->mb);
+		r->mb = mbuf_alloc(512);
+		if (!r->mb)
+			return ENOMEM;
+	}
+
+	mbuf_rewind(r->mb);
+
+	err = kar_reply_encode(r->mb, r, msg, reply, &rport);
+	if (err)
+		return err;
+
+	r->mb->pos = 0;
+
+	sip_reply_addr(&dst, msg, rport);
+
+	return sip_send(sip, msg->sock, msg->tp, &dst, r->mb);
+}

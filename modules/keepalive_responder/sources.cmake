@@ -1,0 +1,16 @@
+# Sources of the module, shared by the top-level build and the in-tree
+# fragment.  KAR_CORE_SRCS need libre only (the unit tests link them);
+# KAR_HOST_SRCS talk to baresip.
+set(KAR_CORE_SRCS
+  chain.c
+  conf.c
+  events.c
+  guard.c
+  policy.c
+  reply.c
+  stats.c
+)
+set(KAR_HOST_SRCS
+  host.c
+  keepalive_responder.c
+)

@@ -1,0 +1,172 @@
+/**
+ * @file stats.c  keepalive_responder -- counters
+ *
+ * Every request the module's listener sees is counted exactly once, per
+ * method class and outcome; NOTIFYs naming a package are also counted per
+ * package.  Plain counters: the SIP stack runs in one thread.
+ */
+#include <string.h>
+#include <re.h>
+#include "kar.h"
+
+
+static const char *counter_names[KAR_C_N] = {
+	"answered", "passed", "rejected",
+	"dropped-rate", "dropped-scanner", "untrusted",
+};
+
+
+const char *kar_counter_name(enum kar_counter c)
+{
+	return (size_t)c < KAR_C_N ? counter_names[c] : "?";
+}
+
+
+void kar_stats_reset(struct kar_stats *st, uint64_t now)
+{
+	if (!st)
+		return;
+
+	memset(st, 0, sizeof(*st));
+	st->since = now;
+}
+
+
+/**
+ * Count one request
+ *
+ * @param st Counters
+ * @param v  Verdict on the request (method class and package)
+ * @param c  Outcome
+ */
+void kar_stats_count(struct kar_stats *st, const struct kar_verdict *v,
+		     enum kar_counter c)
+{
+	if (!st || !v || (size_t)v->meth >= KAR_M_N || (size_t)c >= KAR_C_N)
+		return;
+
+	++st->c[v->meth][c];
+
+	if (v->has_pkg) {
+		size_t i = v->pkg >= 0 && v->pkg < KAR_EVENTS_MAX ?
+			(size_t)v->pkg : KAR_EVENTS_MAX;
+		++st->pkg[i];
+	}
+}
+
+
+/**
+ * Re-file a request counted earlier (the tail listener answers what the
+ * head listener had passed on)
+ *
+ * @param st   Counters
+ * @param meth Method class
+ * @param from Outcome it was counted as
+ * @param to   Outcome it turned out to be
+ */
+void kar_stats_move(struct kar_stats *st, enum kar_method meth,
+		    enum kar_counter from, enum kar_counter to)
+{
+	if (!st || (size_t)meth >= KAR_M_N || (size_t)from >= KAR_C_N ||
+	    (size_t)to >= KAR_C_N)
+		return;
+
+	if (st->c[meth][from])
+		--st->c[meth][from];
+
+	++st->c[meth][to];
+}
+
+
+static uint64_t uptime(const struct kar_stats_view *sv)
+{
+	return sv->now > sv->st->since ? (sv->now - sv->st->since) / 1000 : 0;
+}
+
+
+/**
+ * Print the counters as text
+ *
+ * @param pf Print handler
+ * @param sv Counters and context
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv)
+{
+	size_t m, c;
+	int err;
+
+	if (!sv || !sv->st || !sv->events)
+		return EINVAL;
+
+	err = re_hprintf(pf, "keepalive_responder: mode %s, uptime %llu s\n",
+			 sv->exclusive ? "exclusive" : "shared",
+			 (unsigned long long)uptime(sv));
+
+	err |= re_hprintf(pf, "%-8s", "");
+	for (c = 0; c < KAR_C_N; c++)
+		err |= re_hprintf(pf, " %15s", counter_names[c]);
+	err |= re_hprintf(pf, "\n");
+
+	for (m = 0; m < KAR_M_N; m++) {
+		err |= re_hprintf(pf, "%-8s", kar_method_name(m));
+		for (c = 0; c < KAR_C_N; c++)
+			err |= re_hprintf(pf, " %15llu",
+					  (unsigned long long)sv->st->c[m][c]);
+		err |= re_hprintf(pf, "\n");
+	}
+
+	err |= re_hprintf(pf, "event packages:\n");
+	for (m = 0; m < sv->events->n; m++)
+		err |= re_hprintf(pf, "  %-24s %llu\n", sv->events->name[m],
+				  (unsigned long long)sv->st->pkg[m]);
+	err |= re_hprintf(pf, "  %-24s %llu\n", "other",
+			  (unsigned long long)sv->st->pkg[KAR_EVENTS_MAX]);
+
+	return err;
+}
+
+
+/**
+ * Print the counters as one JSON object
+ *
+ * Package names are tokens (events.c checks them at load), so they need
+ * no escaping.
+ *
+ * @param pf Print handler
+ * @param sv Counters and context
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_stats_json(struct re_printf *pf, const struct kar_stats_view *sv)
+{
+	size_t m, c;
+	int err;
+
+	if (!sv || !sv->st || !sv->events)
+		return EINVAL;
+
+	err = re_hprintf(pf, "{\"mode\":\"%s\",\"uptime\":%llu,\"methods\":{",
+			 sv->exclusive ? "exclusive" : "shared",
+			 (unsigned long long)uptime(sv));
+
+	for (m = 0; m < KAR_M_N; m++) {
+		err |= re_hprintf(pf, "%s\"%s\":{", m ? "," : "",
+				  kar_method_name(m));
+		for (c = 0; c < KAR_C_N; c++)
+			err |= re_hprintf(pf, "%s\"%s\":%llu", c ? "," : "",
+					  counter_names[c],
+					  (unsigned long long)sv->st->c[m][c]);
+		err |= re_hprintf(pf, "}");
+	}
+
+	err |= re_hprintf(pf, "},\"events\":{");
+	for (m = 0; m < sv->events->n; m++)
+		err |= re_hprintf(pf, "\"%s\":%llu,", sv->events->name[m],
+				  (unsigned long long)sv->st->pkg[m]);
+	err |= re_hprintf(pf, "\"other\":%llu}}\n",
+			  (unsigned long long)sv->st->pkg[KAR_EVENTS_MAX]);
+
+	return err;
+}
