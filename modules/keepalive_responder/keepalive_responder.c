@@ -128,9 +128,6 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 	struct kar_verdict v;
 	(void)arg;
 
-	if (!kar.pol.exclusive)
-		return false;
-
 	if (!kar_chain_keep_last(kar.chain))
 		return false;
 
@@ -141,8 +138,14 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 
 	memset(&v, 0, sizeof(v));
 	v.meth = kar_method_of(&msg->met);
-	v.reply = KAR_R_NOT_ALLOWED;
 	v.pkg = -1;
+	v.stock_bad = true;
+	v.reply = kar.pol.exclusive ? KAR_R_NOT_ALLOWED : KAR_R_NONE;
+
+	log_request(msg, &v);
+
+	if (v.reply == KAR_R_NONE)
+		return false;
 
 	(void)kar_reply_send(kar.replies, host_sip(), msg, v.reply);
 
