@@ -8,6 +8,7 @@
  */
 
 struct ua;
+struct call;
 struct conf;
 struct commands;
 
@@ -25,11 +26,48 @@ void vlog(enum log_level level, const char *fmt, va_list ap);
 
 /* Configuration */
 struct conf *conf_cur(void);
+int  conf_path_get(char *path, size_t sz);
 
 
 /* User agents */
+enum ua_event {
+	UA_EVENT_REGISTERING = 0,
+	UA_EVENT_REGISTER_OK,
+	UA_EVENT_REGISTER_FAIL,
+	UA_EVENT_UNREGISTERING,
+	UA_EVENT_MWI_NOTIFY,
+};
+
 struct sip  *uag_sip(void);
 struct ua   *uag_find(const struct pl *cuser);
+struct list *uag_list(void);
+struct list *ua_calls(const struct ua *ua);
+int  ua_register(struct ua *ua);
+void ua_event(struct ua *ua, enum ua_event ev, struct call *call,
+	      const char *fmt, ...);
+
+
+/* Calls */
+enum call_state {
+	CALL_STATE_IDLE = 0,
+	CALL_STATE_INCOMING,
+	CALL_STATE_OUTGOING,
+	CALL_STATE_RINGING,
+	CALL_STATE_EARLY,
+	CALL_STATE_ESTABLISHED,
+	CALL_STATE_TERMINATED,
+	CALL_STATE_UNKNOWN
+};
+
+enum vidmode {
+	VIDMODE_OFF = 0,
+	VIDMODE_ON,
+};
+
+enum call_state call_state(const struct call *call);
+bool call_is_onhold(const struct call *call);
+int  call_hold(struct call *call, bool hold);
+int  ua_answer(struct ua *ua, struct call *call, enum vidmode vmode);
 
 
 /* Commands */

@@ -73,3 +73,57 @@ const char *kar_log_name(enum kar_log log)
 {
 	return (size_t)log < ARRAY_SIZE(log_names) ? log_names[log] : "?";
 }
+
+
+/**
+ * Parse the keepalive_responder_check_sync value
+ *
+ * @param reregister Set to true for "reregister", false for "event"
+ * @param str        event or reregister
+ *
+ * @return 0 if success, EINVAL if not one of those
+ */
+int kar_conf_check_sync(bool *reregister, const char *str)
+{
+	if (!reregister || !str)
+		return EINVAL;
+
+	if (!str_casecmp(str, "event"))
+		*reregister = false;
+	else if (!str_casecmp(str, "reregister"))
+		*reregister = true;
+	else
+		return EINVAL;
+
+	return 0;
+}
+
+
+/**
+ * Parse an unsigned decimal number
+ *
+ * @param val Parsed value
+ * @param str Digits only, at most 4294967295
+ *
+ * @return 0 if success, EINVAL if not such a number
+ */
+int kar_conf_u32(uint32_t *val, const char *str)
+{
+	uint64_t n = 0;
+	const char *p;
+
+	if (!val || !str || !*str)
+		return EINVAL;
+
+	for (p = str; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return EINVAL;
+		n = n * 10 + (uint64_t)(*p - '0');
+		if (n > 0xffffffffULL)
+			return EINVAL;
+	}
+
+	*val = (uint32_t)n;
+
+	return 0;
+}

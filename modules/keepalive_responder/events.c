@@ -153,3 +153,289 @@ int kar_events_print(struct re_printf *pf, const struct kar_events *ev)
 
 	return err;
 }
+
+
+/*
+ * message-summary bodies (RFC 3842 section 5.2)
+ *
+ *   Messages-Waiting: yes
+ *   Message-Account: sip:alice@example.com
+ *   Voice-Message: 2/8 (0/2)
+ *
+ *   <optional message headers after an empty line>
+ */
+
+static bool is_lws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+
+static void trim(struct pl *pl)
+{
+	while (pl->l && is_lws(pl->p[0])) {
+		++pl->p;
+		--pl->l;
+	}
+	while (pl->l && is_lws(pl->p[pl->l - 1]))
+		--pl->l;
+}
+
+
+/* Digits only, no sign, fits 32 bits */
+static int count_decode(uint32_t *v, const struct pl *pl)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	if (!pl->l || pl->l > 9)
+		return EINVAL;
+
+	for (i = 0; i < pl->l; i++) {
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return EINVAL;
+		n = n * 10 + (pl->p[i] - '0');
+	}
+
+	*v = (uint32_t)n;
+
+	return 0;
+}
+
+
+/* "new/old" with white space allowed around the numbers */
+static int pair_decode(uint32_t *a, uint32_t *b, const struct pl *pl)
+{
+	struct pl x, y;
+	const char *slash;
+
+	slash = memchr(pl->p, '/', pl->l);
+	if (!slash)
+		return EINVAL;
+
+	x.p = pl->p;
+	x.l = slash - pl->p;
+	y.p = slash + 1;
+	y.l = pl->l - x.l - 1;
+	trim(&x);
+	trim(&y);
+
+	if (count_decode(a, &x) || count_decode(b, &y))
+		return EINVAL;
+
+	return 0;
+}
+
+
+/* newmsgs "/" oldmsgs [ "(" new-urgentmsgs "/" old-urgentmsgs ")" ] */
+static int summary_decode(uint32_t c[4], const struct pl *val)
+{
+	struct pl v = *val, u;
+	const char *lp;
+
+	c[2] = c[3] = 0;
+
+	lp = memchr(v.p, '(', v.l);
+	if (lp) {
+		u.p = lp + 1;
+		u.l = v.l - (u.p - v.p);
+		trim(&u);
+		if (!u.l || u.p[u.l - 1] != ')')
+			return EINVAL;
+		--u.l;
+		if (pair_decode(&c[2], &c[3], &u))
+			return EINVAL;
+
+		v.l = lp - v.p;
+	}
+
+	trim(&v);
+
+	return pair_decode(&c[0], &c[1], &v);
+}
+
+
+/* RFC 3458 message-context-class names, in struct kar_mwi's order */
+static const char *mwi_classes[KAR_MWI_CLASSES] = {
+	"voice-message", "fax-message", "pager-message",
+	"multimedia-message", "text-message", "none",
+};
+
+
+static int mwi_line(struct kar_mwi *mwi, const struct pl *line,
+		    bool *status)
+{
+	struct pl name, val;
+	const char *colon;
+	size_t i;
+
+	colon = memchr(line->p, ':', line->l);
+	if (!colon)
+		return EINVAL;
+
+	name.p = line->p;
+	name.l = colon - line->p;
+	val.p = colon + 1;
+	val.l = line->l - name.l - 1;
+	trim(&name);
+	trim(&val);
+
+	if (!name.l)
+		return EINVAL;
+
+	/* The status line comes first and only once */
+	if (!*status) {
+		if (pl_strcasecmp(&name, "Messages-Waiting"))
+			return EINVAL;
+
+		if (!pl_strcasecmp(&val, "yes"))
+			mwi->waiting = true;
+		else if (!pl_strcasecmp(&val, "no"))
+			mwi->waiting = false;
+		else
+			return EINVAL;
+
+		*status = true;
+		return 0;
+	}
+
+	if (!pl_strcasecmp(&name, "Message-Account")) {
+		if (!val.l || pl_isset(&mwi->account))
+			return EINVAL;
+		mwi->account = val;
+		return 0;
+	}
+
+	for (i = 0; i < KAR_MWI_CLASSES; i++) {
+
+		if (pl_strcasecmp(&name, mwi_classes[i]))
+			continue;
+
+		if (summary_decode(mwi->count[i], &val))
+			return EINVAL;
+
+		mwi->has |= 1u << i;
+		return 0;
+	}
+
+	/* Another class (extensions are allowed): the counts must still
+	   be well-formed */
+	{
+		uint32_t c[4];
+
+		return summary_decode(c, &val);
+	}
+}
+
+
+/**
+ * Parse a message-summary body
+ *
+ * Header names and yes/no are matched without regard to case, white
+ * space around names, values and numbers is allowed, and lines may end
+ * in CRLF or LF.  After an empty line come optional message headers,
+ * which are not interpreted.
+ *
+ * @param mwi  Parsed summary (points into body)
+ * @param body Body of the NOTIFY
+ *
+ * @return 0 if success, EINVAL if malformed
+ */
+int kar_mwi_parse(struct kar_mwi *mwi, const struct pl *body)
+{
+	struct pl rest;
+	bool status = false;
+
+	if (!mwi || !body)
+		return EINVAL;
+
+	memset(mwi, 0, sizeof(*mwi));
+
+	rest = *body;
+
+	while (rest.l) {
+		struct pl line;
+		const char *nl = memchr(rest.p, '\n', rest.l);
+
+		line.p = rest.p;
+		line.l = nl ? (size_t)(nl - rest.p) : rest.l;
+		rest.p += line.l + (nl ? 1 : 0);
+		rest.l -= line.l + (nl ? 1 : 0);
+
+		if (line.l && line.p[line.l - 1] == '\r')
+			--line.l;
+
+		/* An empty line ends the summary */
+		if (!line.l) {
+			if (!status)
+				continue;   /* leading empty lines */
+			break;
+		}
+
+		if (memchr(line.p, '\0', line.l))
+			return EINVAL;
+
+		if (mwi_line(mwi, &line, &status))
+			return EINVAL;
+	}
+
+	return status ? 0 : EINVAL;
+}
+
+
+static const char *pkg_names[KAR_PKG_N] = {
+	[KAR_PKG_KEEPALIVE]  = "keep-alive",
+	[KAR_PKG_CHECK_SYNC] = "check-sync",
+	[KAR_PKG_MWI]        = "message-summary",
+	[KAR_PKG_TALK]       = "talk",
+	[KAR_PKG_HOLD]       = "hold",
+	[KAR_PKG_OTHER]      = NULL,
+};
+
+
+/**
+ * What the module does for a package besides answering 200
+ *
+ * @param name Package name (as configured)
+ *
+ * @return The package's handling; KAR_PKG_OTHER for a plain 200
+ */
+enum kar_pkg kar_pkg_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < KAR_PKG_OTHER; i++) {
+		if (!str_casecmp(name, pkg_names[i]))
+			return (enum kar_pkg)i;
+	}
+
+	return KAR_PKG_OTHER;
+}
+
+
+/**
+ * Add a package to the list unless it is there already
+ *
+ * @param ev   Event package list
+ * @param name Package name (a token)
+ *
+ * @return 0 if success, E2BIG if the list is full
+ */
+int kar_events_add(struct kar_events *ev, const char *name)
+{
+	struct pl pl;
+
+	if (!ev || !name || !*name || strlen(name) >= KAR_EVENT_NAMEL)
+		return EINVAL;
+
+	pl_set_str(&pl, name);
+	if (kar_events_find(ev, &pl) >= 0)
+		return 0;
+
+	if (ev->n >= KAR_EVENTS_MAX)
+		return E2BIG;
+
+	str_ncpy(ev->name[ev->n++], name, KAR_EVENT_NAMEL);
+
+	return 0;
+}

@@ -1,9 +1,14 @@
 /**
- * @file guard.c  keepalive_responder -- rate limits
+ * @file guard.c  keepalive_responder -- trust, rates and scanners
  *
- * A token bucket for the module's own log lines: a flood of odd requests
- * must not become a flood of log lines.
+ * What keeps an endpoint that answers every probe from becoming a gift to
+ * scanners and floods: a bounded table of per-source token buckets, a
+ * User-Agent filter, the list of trusted source networks, and a token
+ * bucket for the module's own log lines (a flood of odd requests must not
+ * become a flood of log lines).  Nothing here allocates per request.
  */
+#include <stdlib.h>
+#include <string.h>
 #include <re.h>
 #include "kar.h"
 
@@ -57,4 +62,509 @@ bool kar_loglimit_take(struct kar_loglimit *ll, uint64_t now,
 	ll->suppressed = 0;
 
 	return true;
+}
+
+
+/*
+ * Per-source token buckets
+ *
+ * A fixed table of slots, allocated at load time.  Slots are found by a
+ * keyed hash of the source address and kept in least-recently-seen
+ * order; a new source takes the oldest slot.  Memory therefore stays the
+ * same whatever the number of (possibly spoofed) sources, and every
+ * request costs one hash lookup and one list move, no allocation.  The
+ * key keeps an attacker from choosing addresses that share one bucket.
+ */
+
+struct slot {
+	struct le he;        /**< in the hash table                */
+	struct le le;        /**< in the recently-seen order       */
+	struct sa addr;
+	uint64_t last;       /**< ms of the last refill            */
+	uint64_t mtokens;    /**< tokens * 1000                    */
+};
+
+struct kar_rate {
+	struct slot *slots;
+	struct hash *ht;
+	struct list lru;     /**< head: least recently seen        */
+	uint32_t rate;       /**< tokens per second                */
+	uint64_t burst;      /**< bucket size, tokens * 1000       */
+	uint64_t key;
+};
+
+
+static void rate_destructor(void *arg)
+{
+	struct kar_rate *r = arg;
+
+	hash_flush(r->ht);
+	mem_deref(r->ht);
+	list_clear(&r->lru);
+	mem_deref(r->slots);
+}
+
+
+static uint32_t addr_hash(const struct kar_rate *r, const struct sa *sa)
+{
+	uint64_t h = r->key;
+	uint8_t a6[16];
+	size_t i;
+
+	switch (sa_af(sa)) {
+
+	case AF_INET:
+		h ^= sa_in(sa);
+		h *= 0x9e3779b97f4a7c15ULL;
+		break;
+
+	case AF_INET6:
+		sa_in6(sa, a6);
+		for (i = 0; i < sizeof(a6); i++) {
+			h ^= a6[i];
+			h *= 0x100000001b3ULL;
+		}
+		break;
+
+	default:
+		break;
+	}
+
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+
+static bool slot_cmp(struct le *le, void *arg)
+{
+	const struct slot *s = le->data;
+
+	return sa_cmp(&s->addr, arg, SA_ADDR);
+}
+
+
+/**
+ * Allocate the per-source rate limiter
+ *
+ * @param rp    Allocated limiter
+ * @param rate  Requests per second per source; bursts of twice that
+ * @param slots Sources remembered at once (a power of two is best)
+ * @param key   Key of the address hash
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_rate_alloc(struct kar_rate **rp, uint32_t rate, uint32_t slots,
+		   uint64_t key)
+{
+	struct kar_rate *r;
+	uint32_t i;
+	int err;
+
+	if (!rp || !rate || !slots)
+		return EINVAL;
+
+	r = mem_zalloc(sizeof(*r), rate_destructor);
+	if (!r)
+		return ENOMEM;
+
+	r->rate = rate;
+	r->burst = 2ULL * rate * 1000;
+	r->key = key;
+
+	r->slots = mem_zalloc(slots * sizeof(*r->slots), NULL);
+	if (!r->slots) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	err = hash_alloc(&r->ht, slots);
+	if (err)
+		goto out;
+
+	/* Unused slots are the oldest; their address is unset, so no
+	   lookup can match them */
+	for (i = 0; i < slots; i++)
+		list_append(&r->lru, &r->slots[i].le, &r->slots[i]);
+
+ out:
+	if (err)
+		mem_deref(r);
+	else
+		*rp = r;
+
+	return err;
+}
+
+
+/**
+ * Take a token for one request from a source
+ *
+ * @param r   Rate limiter
+ * @param src Source address (the port is ignored)
+ * @param now Current time in ms
+ *
+ * @return true if within the rate, false if the request is to be dropped
+ */
+bool kar_rate_take(struct kar_rate *r, const struct sa *src, uint64_t now)
+{
+	uint32_t h;
+	struct slot *s;
+
+	if (!r || !src)
+		return true;
+
+	h = addr_hash(r, src);
+	s = list_ledata(hash_lookup(r->ht, h, slot_cmp, (void *)src));
+
+	if (!s) {
+		/* A new source takes the least recently seen slot */
+		s = list_ledata(r->lru.head);
+		hash_unlink(&s->he);
+		hash_append(r->ht, h, &s->he, s);
+		s->addr = *src;
+		s->last = now;
+		s->mtokens = r->burst;
+	}
+	else if (now > s->last) {
+		uint64_t add = (now - s->last) * r->rate;
+
+		s->mtokens = s->mtokens + add > r->burst ?
+			r->burst : s->mtokens + add;
+		s->last = now;
+	}
+
+	/* Most recently seen goes to the end */
+	list_unlink(&s->le);
+	list_append(&r->lru, &s->le, s);
+
+	if (s->mtokens < 1000)
+		return false;
+
+	s->mtokens -= 1000;
+
+	return true;
+}
+
+
+/*
+ * Scanner filter: User-Agent substrings, without regard to case
+ */
+
+static bool contains_nocase(const struct pl *hay, const char *needle,
+			    size_t nlen)
+{
+	size_t i, j;
+
+	if (!nlen || hay->l < nlen)
+		return false;
+
+	for (i = 0; i + nlen <= hay->l; i++) {
+		for (j = 0; j < nlen; j++) {
+			char a = hay->p[i + j], b = needle[j];
+
+			if (a >= 'A' && a <= 'Z')
+				a += 'a' - 'A';
+			if (a != b)
+				break;
+		}
+		if (j == nlen)
+			return true;
+	}
+
+	return false;
+}
+
+
+/**
+ * Parse the list of User-Agent substrings to drop
+ *
+ * @param f   Filter to fill (replaced only on success)
+ * @param str Comma-separated substrings; empty disables the filter
+ *
+ * @return 0 if success, EINVAL for an empty or too long item, E2BIG for
+ *         too many items
+ */
+int kar_uafilter_parse(struct kar_uafilter *f, const char *str)
+{
+	struct kar_uafilter tmp;
+	const char *p;
+
+	if (!f || !str)
+		return EINVAL;
+
+	memset(&tmp, 0, sizeof(tmp));
+
+	for (p = str; *p; ) {
+		const char *start = p;
+		size_t len, i;
+
+		while (*p && *p != ',')
+			++p;
+
+		len = p - start;
+		if (!len || len >= KAR_UA_PATL)
+			return EINVAL;
+
+		if (tmp.n >= KAR_UA_MAX)
+			return E2BIG;
+
+		/* Stored in lower case: matching folds only the header */
+		for (i = 0; i < len; i++) {
+			char c = start[i];
+
+			if ((unsigned char)c < 0x20 || c == 0x7f)
+				return EINVAL;
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			tmp.pat[tmp.n][i] = c;
+		}
+		tmp.len[tmp.n++] = len;
+
+		if (*p == ',' && !*++p)
+			return EINVAL;
+	}
+
+	*f = tmp;
+
+	return 0;
+}
+
+
+/**
+ * Does a request's User-Agent name a scanner?
+ *
+ * @param f   Filter
+ * @param msg SIP request
+ *
+ * @return true if any User-Agent header contains one of the substrings
+ */
+bool kar_uafilter_match(const struct kar_uafilter *f,
+			const struct sip_msg *msg)
+{
+	const struct le *le;
+	size_t i;
+
+	if (!f || !f->n || !msg)
+		return false;
+
+	for (le = msg->hdrl.head; le; le = le->next) {
+
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id != SIP_HDR_USER_AGENT)
+			continue;
+
+		for (i = 0; i < f->n; i++) {
+			if (contains_nocase(&hdr->val, f->pat[i], f->len[i]))
+				return true;
+		}
+	}
+
+	return false;
+}
+
+
+/*
+ * Trusted sources: addresses and CIDR prefixes, IPv4 and IPv6
+ */
+
+static int acl_entry(struct kar_acl *acl, const char *p, size_t len)
+{
+	char buf[64];
+	const char *slash;
+	struct sa sa;
+	struct kar_acl_entry *e;
+	unsigned long bits;
+	size_t alen, i;
+	uint8_t max;
+
+	if (!len || len >= sizeof(buf))
+		return EINVAL;
+
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+
+	slash = strchr(buf, '/');
+	alen = slash ? (size_t)(slash - buf) : len;
+
+	/* [v6] as in URIs is accepted too */
+	if (alen >= 2 && buf[0] == '[' && buf[alen - 1] == ']') {
+		buf[alen - 1] = '\0';
+		if (sa_set_str(&sa, buf + 1, 0))
+			return EINVAL;
+	}
+	else {
+		buf[alen] = '\0';
+		if (sa_set_str(&sa, buf, 0))
+			return EINVAL;
+	}
+
+	if (acl->n >= KAR_ACL_MAX)
+		return E2BIG;
+
+	e = &acl->v[acl->n];
+	memset(e, 0, sizeof(*e));
+	e->af = sa_af(&sa);
+
+	if (e->af == AF_INET) {
+		uint32_t a = sa_in(&sa);
+
+		e->addr[0] = a >> 24;
+		e->addr[1] = a >> 16;
+		e->addr[2] = a >> 8;
+		e->addr[3] = a;
+		max = 32;
+	}
+	else {
+		sa_in6(&sa, e->addr);
+		max = 128;
+	}
+
+	bits = max;
+	if (slash) {
+		char *end;
+
+		if (!slash[1] || slash[1] < '0' || slash[1] > '9')
+			return EINVAL;
+		bits = strtoul(slash + 1, &end, 10);
+		if (*end || bits > max)
+			return EINVAL;
+	}
+	e->bits = (uint8_t)bits;
+
+	/* Host bits are cleared: 10.1.2.3/8 means 10.0.0.0/8 */
+	for (i = 0; i < 16; i++) {
+		size_t from = i * 8;
+
+		if (from >= e->bits)
+			e->addr[i] = 0;
+		else if (from + 8 > e->bits)
+			e->addr[i] &= (uint8_t)(0xff << (8 - (e->bits - from)));
+	}
+
+	++acl->n;
+
+	return 0;
+}
+
+
+/**
+ * Parse the list of trusted sources
+ *
+ * @param acl List to fill (replaced only on success)
+ * @param str Comma-separated addresses and CIDR prefixes; empty = any
+ * @param bad Set to the first bad entry on failure (optional)
+ * @param sz  Size of bad
+ *
+ * @return 0 if success, EINVAL for a bad entry, E2BIG for too many
+ */
+int kar_acl_parse(struct kar_acl *acl, const char *str, char *bad,
+		  size_t sz)
+{
+	struct kar_acl tmp;
+	const char *p;
+	int err;
+
+	if (!acl || !str)
+		return EINVAL;
+
+	memset(&tmp, 0, sizeof(tmp));
+
+	for (p = str; *p; ) {
+		const char *start, *end;
+
+		while (*p == ' ' || *p == '\t')
+			++p;
+		start = p;
+		while (*p && *p != ',')
+			++p;
+		end = p;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			--end;
+
+		err = acl_entry(&tmp, start, end - start);
+		if (err) {
+			if (bad && sz)
+				(void)re_snprintf(bad, sz, "%b", start,
+						  (size_t)(end - start));
+			return err;
+		}
+
+		if (*p == ',' && !*++p) {
+			if (bad && sz)
+				(void)re_snprintf(bad, sz, "%s", "");
+			return EINVAL;
+		}
+	}
+
+	*acl = tmp;
+
+	return 0;
+}
+
+
+static bool prefix_eq(const uint8_t *a, const uint8_t *net, uint8_t bits)
+{
+	size_t full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, net, full))
+		return false;
+
+	if (!rest)
+		return true;
+
+	return (a[full] & (uint8_t)(0xff << (8 - rest))) == net[full];
+}
+
+
+/**
+ * Is a source trusted?
+ *
+ * @param acl Trusted sources (empty = any source)
+ * @param src Source address
+ *
+ * @return true if trusted
+ */
+bool kar_acl_match(const struct kar_acl *acl, const struct sa *src)
+{
+	uint8_t a[16];
+	int af;
+	size_t i;
+
+	if (!acl || !acl->n)
+		return true;
+
+	if (!src)
+		return false;
+
+	af = sa_af(src);
+	if (af == AF_INET) {
+		uint32_t v = sa_in(src);
+
+		a[0] = v >> 24;
+		a[1] = v >> 16;
+		a[2] = v >> 8;
+		a[3] = v;
+	}
+	else if (af == AF_INET6) {
+		static const uint8_t mapped[12] = {0,0,0,0,0,0,0,0,0,0,
+						   0xff,0xff};
+		sa_in6(src, a);
+
+		/* An IPv4 peer on a dual-stack socket */
+		if (!memcmp(a, mapped, sizeof(mapped))) {
+			memmove(a, a + 12, 4);
+			af = AF_INET;
+		}
+	}
+	else {
+		return false;
+	}
+
+	for (i = 0; i < acl->n; i++) {
+		if (acl->v[i].af == af &&
+		    prefix_eq(a, acl->v[i].addr, acl->v[i].bits))
+			return true;
+	}
+
+	return false;
 }

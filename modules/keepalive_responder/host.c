@@ -6,6 +6,8 @@
  * core that unit tests can run without baresip.
  */
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <re.h>
 #if defined(HAVE_BARESIP_H)
 #include <baresip.h>
@@ -30,11 +32,54 @@ struct sip *host_sip(void)
 }
 
 
+/*
+ * libre's config reader cannot see a key with an empty value ("key" alone
+ * on its line): it finds keys only with a value.  Some of the module's
+ * keys give an empty value a meaning, so look for one in the file.
+ */
+static bool conf_key_empty(const char *key)
+{
+	char path[512], line[1024];
+	size_t klen = strlen(key);
+	bool found = false;
+	FILE *f;
+
+	if (conf_path_get(path, sizeof(path)))
+		return false;
+
+	if (re_snprintf(line, sizeof(line), "%s/config", path) < 0)
+		return false;
+
+	f = fopen(line, "r");
+	if (!f)
+		return false;
+
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *p = line;
+
+		while (*p == ' ' || *p == '\t')
+			++p;
+
+		if (strncmp(p, key, klen))
+			continue;
+
+		for (p += klen; *p == ' ' || *p == '\t'; ++p)
+			;
+
+		found = *p == '\0' || *p == '\r' || *p == '\n';
+	}
+
+	(void)fclose(f);
+
+	return found;
+}
+
+
 /**
  * Read a config value as a string
  *
  * @param key Config key
- * @param buf Buffer for the value
+ * @param buf Buffer for the value ("" for a key with an empty value)
  * @param sz  Size of the buffer
  *
  * @return 0 if found, ENOENT if not set, otherwise errorcode
@@ -45,10 +90,14 @@ int host_conf_str(const char *key, char *buf, size_t sz)
 	struct pl pl;
 	int err;
 
-	if (!conf)
+	if (!conf || !buf || !sz)
 		return ENOENT;
 
 	err = conf_get(conf, key, &pl);
+	if (err == ENOENT && conf_key_empty(key)) {
+		buf[0] = '\0';
+		return 0;
+	}
 	if (err)
 		return err;
 
@@ -66,6 +115,153 @@ bool host_ua_match(const struct pl *user, void *arg)
 	(void)arg;
 
 	return uag_find(user) != NULL;
+}
+
+
+/**
+ * The UA a request addresses: the one baresip matches to the
+ * Request-URI user, else the first UA
+ *
+ * @param user Request-URI user (may be empty)
+ *
+ * @return UA, or NULL if there is none
+ */
+struct ua *host_ua_for(const struct pl *user)
+{
+	struct ua *ua = NULL;
+	struct list *ual;
+
+	if (pl_isset(user))
+		ua = uag_find(user);
+
+	if (!ua) {
+		ual = uag_list();
+		ua = ual && ual->head ? ual->head->data : NULL;
+	}
+
+	return ua;
+}
+
+
+/* The very event baresip's mwi module emits, so that ctrl_tcp clients
+   and UIs see an unsolicited summary as if they had subscribed.  (1.x
+   formats it into a 256-byte buffer: a longer body is cut.) */
+void host_mwi(struct ua *ua, const struct pl *body)
+{
+	ua_event(ua, UA_EVENT_MWI_NOTIFY, NULL, "%r", body);
+}
+
+
+/**
+ * Emit a check-sync event, where baresip has module events (1.1 and
+ * later).  baresip 1.0 has no event type for it; there the tagged log
+ * line that actions.c writes is what users get.
+ *
+ * @param ua     UA the NOTIFY addressed (may be NULL)
+ * @param params Event header parameters
+ *
+ * @return 0 if emitted, ENOSYS if this baresip has no module events
+ */
+int host_check_sync(struct ua *ua, const struct pl *params)
+{
+#ifdef KAR_HAVE_MODULE_EVENT
+	module_event("keepalive_responder", "check-sync", ua, NULL, "%r",
+		     params);
+	return 0;
+#else
+	(void)ua;
+	(void)params;
+	return ENOSYS;
+#endif
+}
+
+
+/**
+ * Re-register every UA that registers
+ *
+ * @return Number of UAs asked to register
+ */
+unsigned host_reregister_all(void)
+{
+	struct list *ual = uag_list();
+	struct le *le;
+	unsigned n = 0;
+
+	for (le = ual ? ual->head : NULL; le; le = le->next) {
+		if (!ua_register(le->data))
+			++n;
+	}
+
+	return n;
+}
+
+
+static struct call *find_call(const struct ua *ua, enum call_state state,
+			      bool onhold)
+{
+	struct list *calls = ua_calls(ua);
+	struct le *le;
+
+	for (le = calls ? calls->head : NULL; le; le = le->next) {
+
+		struct call *call = le->data;
+
+		if (call_state(call) == state &&
+		    (state != CALL_STATE_ESTABLISHED ||
+		     call_is_onhold(call) == onhold))
+			return call;
+	}
+
+	return NULL;
+}
+
+
+/**
+ * Remote "talk": answer the UA's ringing incoming call, or resume its
+ * held call
+ *
+ * @param ua User-Agent
+ *
+ * @return 0 if acted, ENOENT if there is no such call
+ */
+int host_call_talk(struct ua *ua)
+{
+	struct call *call;
+
+	if (!ua)
+		return ENOENT;
+
+	call = find_call(ua, CALL_STATE_INCOMING, false);
+	if (call)
+		return ua_answer(ua, call, VIDMODE_ON);
+
+	call = find_call(ua, CALL_STATE_ESTABLISHED, true);
+	if (call)
+		return call_hold(call, false);
+
+	return ENOENT;
+}
+
+
+/**
+ * Remote "hold": hold the UA's established call
+ *
+ * @param ua User-Agent
+ *
+ * @return 0 if acted, ENOENT if there is no such call
+ */
+int host_call_hold(struct ua *ua)
+{
+	struct call *call;
+
+	if (!ua)
+		return ENOENT;
+
+	call = find_call(ua, CALL_STATE_ESTABLISHED, false);
+	if (!call)
+		return ENOENT;
+
+	return call_hold(call, true);
 }
 
 

@@ -27,6 +27,35 @@ struct kar_events {
 int  kar_events_parse(struct kar_events *ev, const char *str);
 int  kar_events_find(const struct kar_events *ev, const struct pl *pkg);
 int  kar_events_print(struct re_printf *pf, const struct kar_events *ev);
+int  kar_events_add(struct kar_events *ev, const char *name);
+
+/** Packages with a handling of their own */
+enum kar_pkg {
+	KAR_PKG_KEEPALIVE = 0,
+	KAR_PKG_CHECK_SYNC,
+	KAR_PKG_MWI,
+	KAR_PKG_TALK,
+	KAR_PKG_HOLD,
+	KAR_PKG_OTHER,        /**< configured, plain 200             */
+	KAR_PKG_N
+};
+
+enum kar_pkg kar_pkg_of(const char *name);
+
+enum {
+	KAR_MWI_VOICE = 0,
+	KAR_MWI_CLASSES = 6,    /**< RFC 3458 message-context classes */
+};
+
+/** A parsed message-summary body (RFC 3842) */
+struct kar_mwi {
+	bool waiting;
+	struct pl account;
+	uint32_t count[KAR_MWI_CLASSES][4]; /**< new, old, urgent new/old */
+	uint32_t has;                       /**< bit per class present    */
+};
+
+int  kar_mwi_parse(struct kar_mwi *mwi, const struct pl *body);
 
 
 /*
@@ -42,6 +71,8 @@ enum kar_log {
 int kar_conf_bool(bool *val, const char *str);
 int kar_conf_log(enum kar_log *val, const char *str);
 const char *kar_log_name(enum kar_log log);
+int kar_conf_check_sync(bool *reregister, const char *str);
+int kar_conf_u32(uint32_t *val, const char *str);
 
 
 /*
@@ -65,6 +96,9 @@ enum kar_reply {
 	KAR_R_NO_EVENT,       /**< 400 Missing Event Header           */
 	KAR_R_EVENT_SYNTAX,   /**< 400 Bad Event Header               */
 	KAR_R_NOT_ALLOWED,    /**< 405 + Allow (tail listener only)   */
+	KAR_R_BAD_SUMMARY,    /**< 400 for a malformed message-summary */
+	KAR_R_NO_CALL,        /**< 481: talk/hold with nothing to do  */
+	KAR_R_FAILED,         /**< 500: the action failed             */
 	KAR_R_N
 };
 
@@ -75,6 +109,7 @@ struct kar_verdict {
 	int pkg;           /**< index in the events list, -1 other  */
 	bool has_pkg;      /**< NOTIFY named a parseable package    */
 	bool stock_bad;    /**< stock baresip would not answer 2xx  */
+	bool probe;        /**< OPTIONS or out-of-dialog NOTIFY     */
 };
 
 /** Does the Request-URI user address a local UA? */
@@ -127,8 +162,21 @@ enum kar_counter {
 	KAR_C_N
 };
 
+/** What the module did for an event package */
+enum kar_action {
+	KAR_A_MWI = 0,        /**< MWI event emitted                 */
+	KAR_A_MWI_BAD,        /**< malformed summary, 400            */
+	KAR_A_CHECK_SYNC,     /**< check-sync reported               */
+	KAR_A_REREGISTER,     /**< UAs asked to re-register          */
+	KAR_A_TALK,           /**< call answered or resumed          */
+	KAR_A_HOLD,           /**< call put on hold                  */
+	KAR_A_NO_CALL,        /**< talk/hold with no call, 481       */
+	KAR_A_N
+};
+
 struct kar_stats {
 	uint64_t c[KAR_M_N][KAR_C_N];
+	uint64_t act[KAR_A_N];
 	uint64_t pkg[KAR_EVENTS_MAX + 1];    /**< last slot: other      */
 	uint64_t since;                      /**< tmr_jiffies() at reset */
 };
@@ -144,6 +192,7 @@ struct kar_stats_view {
 void kar_stats_reset(struct kar_stats *st, uint64_t now);
 void kar_stats_count(struct kar_stats *st, const struct kar_verdict *v,
 		     enum kar_counter c);
+void kar_stats_action(struct kar_stats *st, enum kar_action a);
 void kar_stats_move(struct kar_stats *st, enum kar_method meth,
 		    enum kar_counter from, enum kar_counter to);
 int  kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv);
@@ -178,6 +227,64 @@ bool kar_loglimit_take(struct kar_loglimit *ll, uint64_t now,
 
 
 /*
+ * Guard: per-source rate, scanner filter, trusted sources (guard.c)
+ */
+
+struct kar_rate;
+
+int  kar_rate_alloc(struct kar_rate **rp, uint32_t rate, uint32_t slots,
+		    uint64_t key);
+bool kar_rate_take(struct kar_rate *r, const struct sa *src, uint64_t now);
+
+enum {
+	KAR_UA_MAX  = 32,    /**< User-Agent substrings               */
+	KAR_UA_PATL = 64,    /**< longest substring                   */
+};
+
+struct kar_uafilter {
+	char pat[KAR_UA_MAX][KAR_UA_PATL];
+	size_t len[KAR_UA_MAX];
+	size_t n;
+};
+
+int  kar_uafilter_parse(struct kar_uafilter *f, const char *str);
+bool kar_uafilter_match(const struct kar_uafilter *f,
+			const struct sip_msg *msg);
+
+enum {
+	KAR_ACL_MAX = 64,    /**< trusted addresses and prefixes      */
+};
+
+struct kar_acl_entry {
+	uint8_t addr[16];    /**< network, host bits cleared          */
+	int af;
+	uint8_t bits;
+};
+
+struct kar_acl {
+	struct kar_acl_entry v[KAR_ACL_MAX];
+	size_t n;
+};
+
+int  kar_acl_parse(struct kar_acl *acl, const char *str, char *bad,
+		   size_t sz);
+bool kar_acl_match(const struct kar_acl *acl, const struct sa *src);
+
+
+/*
+ * Actions of accepted event packages (actions.c)
+ */
+
+struct kar_actcfg {
+	bool reregister;     /**< check-sync re-registers every UA   */
+};
+
+enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
+			      struct kar_stats *st, enum kar_pkg pkg,
+			      const struct sip_msg *msg);
+
+
+/*
  * Everything that calls baresip (host.c)
  */
 
@@ -193,5 +300,11 @@ bool host_ua_match(const struct pl *user, void *arg);
 int  host_cmds_register(const struct kar_cmds *cmds);
 void host_cmds_unregister(void);
 void host_log(int level, const char *fmt, ...);
+struct ua *host_ua_for(const struct pl *user);
+void host_mwi(struct ua *ua, const struct pl *body);
+int  host_check_sync(struct ua *ua, const struct pl *params);
+unsigned host_reregister_all(void);
+int  host_call_talk(struct ua *ua);
+int  host_call_hold(struct ua *ua);
 
 enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };

@@ -10,12 +10,17 @@
  * This file holds the configuration, the commands, the lifecycle and the
  * two listener handlers; the decision itself is in policy.c.
  *
- * Configuration (baresip config file):
+ * Configuration (baresip config file; see README.md):
  *
  \verbatim
-  keepalive_responder_exclusive  no
-  keepalive_responder_events     keep-alive,check-sync,message-summary
-  keepalive_responder_log        unhandled
+  keepalive_responder_exclusive       no
+  keepalive_responder_events          keep-alive,check-sync,message-summary
+  keepalive_responder_trusted         (empty: any source)
+  keepalive_responder_remote_control  no
+  keepalive_responder_check_sync      event
+  keepalive_responder_rate            50
+  keepalive_responder_drop_ua         friendly-scanner,sipvicious,...
+  keepalive_responder_log             unhandled
  \endverbatim
  */
 #include <string.h>
@@ -24,16 +29,30 @@
 
 
 #define DEFAULT_EVENTS "keep-alive,check-sync,message-summary"
+#define DEFAULT_DROP_UA "friendly-scanner,sipvicious,sipcli,sip-scan," \
+	"VaxSIPUserAgent,iWar,sundayddr"
+
+enum {
+	DEFAULT_RATE = 50,
+	RATE_SLOTS   = 4096,    /**< sources remembered by the limiter */
+};
 
 
 static struct {
 	struct kar_chain *chain;
 	struct kar_replies *replies;
+	struct kar_rate *rate;             /**< NULL: unlimited        */
 	struct kar_events events;
+	enum kar_pkg pkg[KAR_EVENTS_MAX];  /**< handling per package   */
 	struct kar_policy pol;
+	struct kar_actcfg act;
+	struct kar_acl trusted;
+	struct kar_uafilter drop_ua;
 	struct kar_stats stats;
 	struct kar_loglimit loglimit;
 	enum kar_log log;
+	uint32_t rate_per_s;
+	bool remote_control;
 	bool cmds;
 } kar;
 
@@ -44,24 +63,11 @@ static const char *mode_name(void)
 }
 
 
-/* What the stack would have done, for the log */
-static const char *outcome_name(const struct kar_verdict *v)
-{
-	uint16_t scode;
-
-	if (v->reply == KAR_R_NONE)
-		return "passed";
-
-	kar_reply_status(kar.replies, v->reply, &scode, NULL);
-
-	return scode < 300 ? "answered" : "rejected";
-}
-
-
 static void log_request(const struct sip_msg *msg,
-			const struct kar_verdict *v)
+			const struct kar_verdict *v, enum kar_reply reply)
 {
 	uint32_t suppressed = 0;
+	uint16_t scode = 0;
 
 	if (kar.log == KAR_LOG_NONE)
 		return;
@@ -77,46 +83,82 @@ static void log_request(const struct sip_msg *msg,
 			 " suppressed\n", suppressed);
 	}
 
-	host_log(HOST_INFO, "keepalive_responder: %r %r from %J%s: %s\n",
-		 &msg->met, &msg->ruri, &msg->src,
-		 v->stock_bad ? " (stock would reject)" : "",
-		 outcome_name(v));
+	if (reply == KAR_R_NONE) {
+		host_log(HOST_INFO, "keepalive_responder: %r %r from %J%s:"
+			 " passed on\n", &msg->met, &msg->ruri, &msg->src,
+			 v->stock_bad ? " (stock would reject)" : "");
+		return;
+	}
+
+	kar_reply_status(kar.replies, reply, &scode, NULL);
+	host_log(HOST_INFO, "keepalive_responder: %r %r from %J%s:"
+		 " answered %u\n", &msg->met, &msg->ruri, &msg->src,
+		 v->stock_bad ? " (stock would reject)" : "", scode);
 }
 
 
-static void answer(const struct sip_msg *msg, const struct kar_verdict *v)
+static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
+		   enum kar_reply reply)
 {
 	uint16_t scode;
 	int err;
 
-	err = kar_reply_send(kar.replies, host_sip(), msg, v->reply);
+	err = kar_reply_send(kar.replies, host_sip(), msg, reply);
 	if (err) {
 		host_log(HOST_WARN, "keepalive_responder: reply to %r"
 			 " from %J failed (%m)\n", &msg->met, &msg->src, err);
 	}
 
-	kar_reply_status(kar.replies, v->reply, &scode, NULL);
+	kar_reply_status(kar.replies, reply, &scode, NULL);
 	kar_stats_count(&kar.stats, v,
 			scode < 300 ? KAR_C_ANSWERED : KAR_C_REJECTED);
 }
 
 
-/* In front of baresip's core: the decision table */
+/*
+ * In front of baresip's core.  Order matters: scanners and floods are
+ * dropped before anything else is spent on them, whoever would answer;
+ * untrusted sources are left to the stack, as if the module were not
+ * there; only then does the decision table apply.
+ */
 static bool head_handler(const struct sip_msg *msg, void *arg)
 {
 	struct kar_verdict v;
+	enum kar_reply reply;
 	(void)arg;
 
 	kar_policy_decide(&v, &kar.pol, msg);
 
-	log_request(msg, &v);
+	/* Dropped silently: an answer would only confirm a target */
+	if (kar_uafilter_match(&kar.drop_ua, msg)) {
+		kar_stats_count(&kar.stats, &v, KAR_C_DROPPED_SCANNER);
+		return true;
+	}
+
+	if (v.probe && kar.rate &&
+	    !kar_rate_take(kar.rate, &msg->src, tmr_jiffies())) {
+		kar_stats_count(&kar.stats, &v, KAR_C_DROPPED_RATE);
+		return true;
+	}
+
+	if (v.reply != KAR_R_NONE && !kar_acl_match(&kar.trusted, &msg->src)) {
+		kar_stats_count(&kar.stats, &v, KAR_C_UNTRUSTED);
+		return false;
+	}
 
 	if (v.reply == KAR_R_NONE) {
+		log_request(msg, &v, KAR_R_NONE);
 		kar_stats_count(&kar.stats, &v, KAR_C_PASSED);
 		return false;
 	}
 
-	answer(msg, &v);
+	reply = v.reply;
+	if (reply == KAR_R_NOTIFY_OK)
+		reply = kar_action_run(&kar.act, &kar.stats, kar.pkg[v.pkg],
+				       msg);
+
+	log_request(msg, &v, reply);
+	answer(msg, &v, reply);
 
 	return true;
 }
@@ -136,13 +178,17 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 	if (!pl_strcmp(&msg->met, "ACK") || !pl_strcmp(&msg->met, "CANCEL"))
 		return false;
 
+	/* Untrusted sources get the stack's answer, as everywhere */
+	if (!kar_acl_match(&kar.trusted, &msg->src))
+		return false;
+
 	memset(&v, 0, sizeof(v));
 	v.meth = kar_method_of(&msg->met);
 	v.pkg = -1;
 	v.stock_bad = true;
 	v.reply = kar.pol.exclusive ? KAR_R_NOT_ALLOWED : KAR_R_NONE;
 
-	log_request(msg, &v);
+	log_request(msg, &v, v.reply);
 
 	if (v.reply == KAR_R_NONE)
 		return false;
@@ -246,15 +292,58 @@ static int bad_value(const char *key, const char *val, int err)
 }
 
 
-static int load_config(void)
+static int load_events(void)
 {
-	char buf[1024];
+	char buf[1024] = "";
 	bool set;
+	size_t i;
 	int err;
 
-	err = kar_events_parse(&kar.events, DEFAULT_EVENTS);
+	err = conf_value("keepalive_responder_events", buf, sizeof(buf),
+			 &set);
 	if (err)
 		return err;
+
+	err = kar_events_parse(&kar.events, set ? buf : DEFAULT_EVENTS);
+	if (err)
+		return bad_value("keepalive_responder_events", buf, err);
+
+	for (i = 0; i < kar.events.n; i++) {
+
+		enum kar_pkg pkg = kar_pkg_of(kar.events.name[i]);
+
+		/* Acting on talk/hold is remote control: it needs the
+		   explicit switch, not just a package name in a list */
+		if (pkg == KAR_PKG_TALK || pkg == KAR_PKG_HOLD) {
+			host_log(HOST_WARN, "keepalive_responder: %s in"
+				 " keepalive_responder_events needs"
+				 " keepalive_responder_remote_control yes\n",
+				 kar.events.name[i]);
+			return bad_value("keepalive_responder_events", buf,
+					 EINVAL);
+		}
+	}
+
+	if (kar.remote_control) {
+		err  = kar_events_add(&kar.events, "talk");
+		err |= kar_events_add(&kar.events, "hold");
+		if (err)
+			return bad_value("keepalive_responder_events", buf,
+					 E2BIG);
+	}
+
+	for (i = 0; i < kar.events.n; i++)
+		kar.pkg[i] = kar_pkg_of(kar.events.name[i]);
+
+	return 0;
+}
+
+
+static int load_config(void)
+{
+	char buf[1024] = "", bad[64] = "";
+	bool set;
+	int err;
 
 	err = conf_value("keepalive_responder_exclusive", buf, sizeof(buf),
 			 &set);
@@ -263,16 +352,57 @@ static int load_config(void)
 	if (set && kar_conf_bool(&kar.pol.exclusive, buf))
 		return bad_value("keepalive_responder_exclusive", buf, 0);
 
-	err = conf_value("keepalive_responder_events", buf, sizeof(buf),
+	err = conf_value("keepalive_responder_trusted", buf, sizeof(buf),
 			 &set);
 	if (err)
 		return err;
-	if (set) {
-		err = kar_events_parse(&kar.events, buf);
-		if (err)
-			return bad_value("keepalive_responder_events", buf,
-					 err);
+	if (set && kar_acl_parse(&kar.trusted, buf, bad, sizeof(bad))) {
+		host_log(HOST_WARN, "keepalive_responder: bad entry '%s' in"
+			 " keepalive_responder_trusted\n", bad);
+		return bad_value("keepalive_responder_trusted", buf, 0);
 	}
+
+	err = conf_value("keepalive_responder_remote_control", buf,
+			 sizeof(buf), &set);
+	if (err)
+		return err;
+	if (set && kar_conf_bool(&kar.remote_control, buf))
+		return bad_value("keepalive_responder_remote_control", buf,
+				 0);
+
+	/* Remote control from anywhere would let anyone answer calls */
+	if (kar.remote_control && !kar.trusted.n) {
+		host_log(HOST_WARN, "keepalive_responder:"
+			 " keepalive_responder_remote_control needs"
+			 " keepalive_responder_trusted\n");
+		return EPERM;
+	}
+
+	err = load_events();
+	if (err)
+		return err;
+
+	err = conf_value("keepalive_responder_check_sync", buf, sizeof(buf),
+			 &set);
+	if (err)
+		return err;
+	if (set && kar_conf_check_sync(&kar.act.reregister, buf))
+		return bad_value("keepalive_responder_check_sync", buf, 0);
+
+	kar.rate_per_s = DEFAULT_RATE;
+	err = conf_value("keepalive_responder_rate", buf, sizeof(buf), &set);
+	if (err)
+		return err;
+	if (set && kar_conf_u32(&kar.rate_per_s, buf))
+		return bad_value("keepalive_responder_rate", buf, 0);
+
+	err = conf_value("keepalive_responder_drop_ua", buf, sizeof(buf),
+			 &set);
+	if (err)
+		return err;
+	err = kar_uafilter_parse(&kar.drop_ua, set ? buf : DEFAULT_DROP_UA);
+	if (err)
+		return bad_value("keepalive_responder_drop_ua", buf, err);
 
 	err = conf_value("keepalive_responder_log", buf, sizeof(buf), &set);
 	if (err)
@@ -311,6 +441,13 @@ static int module_init(void)
 	if (err)
 		return err;
 
+	if (kar.rate_per_s) {
+		err = kar_rate_alloc(&kar.rate, kar.rate_per_s, RATE_SLOTS,
+				     rand_u64());
+		if (err)
+			return err;
+	}
+
 	err = kar_chain_attach(&kar.chain, sip, head_handler, tail_handler,
 			       NULL);
 	if (err)
@@ -331,7 +468,9 @@ static int module_init(void)
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
 	host_log(HOST_INFO, "keepalive_responder: %s mode, events %H,"
-		 " log %s\n", mode_name(), kar_events_print, &kar.events,
+		 " rate %u/s, %zu trusted, remote control %s, log %s\n",
+		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
+		 kar.trusted.n, kar.remote_control ? "on" : "off",
 		 kar_log_name(kar.log));
 
 	return 0;
@@ -347,6 +486,7 @@ static int module_close(void)
 
 	kar.chain = mem_deref(kar.chain);
 	kar.replies = mem_deref(kar.replies);
+	kar.rate = mem_deref(kar.rate);
 	kar.cmds = false;
 
 	return 0;

@@ -112,11 +112,16 @@ void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 	v->pkg = -1;
 	v->has_pkg = false;
 	v->stock_bad = false;
+	v->probe = false;
 
 	if (!pol || !msg || !msg->req)
 		return;
 
 	v->meth = kar_method_of(&msg->met);
+
+	/* What servers probe with: the rate limit counts these */
+	v->probe = v->meth == KAR_M_OPTIONS ||
+		(v->meth == KAR_M_NOTIFY && !pl_isset(&msg->to.tag));
 
 	/* Never take a request that belongs to a dialog: its owner
 	   (sipsess, sipevent) knows the dialog, the module does not. */

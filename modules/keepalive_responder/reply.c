@@ -42,6 +42,9 @@ static const struct {
 	[KAR_R_NO_EVENT]     = {400, "Missing Event Header"},
 	[KAR_R_EVENT_SYNTAX] = {400, "Bad Event Header"},
 	[KAR_R_NOT_ALLOWED]  = {405, "Method Not Allowed"},
+	[KAR_R_BAD_SUMMARY]  = {400, "Bad message-summary Body"},
+	[KAR_R_NO_CALL]      = {481, "Call/Transaction Does Not Exist"},
+	[KAR_R_FAILED]       = {500, "Server Internal Error"},
 };
 
 

@@ -11,6 +11,7 @@ set(KAR_CORE_SRCS
   stats.c
 )
 set(KAR_HOST_SRCS
+  actions.c
   host.c
   keepalive_responder.c
 )

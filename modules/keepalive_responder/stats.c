@@ -16,6 +16,12 @@ static const char *counter_names[KAR_C_N] = {
 };
 
 
+static const char *action_names[KAR_A_N] = {
+	"mwi", "mwi-malformed", "check-sync", "reregister",
+	"talk", "hold", "no-call",
+};
+
+
 const char *kar_counter_name(enum kar_counter c)
 {
 	return (size_t)c < KAR_C_N ? counter_names[c] : "?";
@@ -52,6 +58,21 @@ void kar_stats_count(struct kar_stats *st, const struct kar_verdict *v,
 			(size_t)v->pkg : KAR_EVENTS_MAX;
 		++st->pkg[i];
 	}
+}
+
+
+/**
+ * Count one action taken for an event package
+ *
+ * @param st Counters
+ * @param a  Action
+ */
+void kar_stats_action(struct kar_stats *st, enum kar_action a)
+{
+	if (!st || (size_t)a >= KAR_A_N)
+		return;
+
+	++st->act[a];
 }
 
 
@@ -124,6 +145,11 @@ int kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv)
 	err |= re_hprintf(pf, "  %-24s %llu\n", "other",
 			  (unsigned long long)sv->st->pkg[KAR_EVENTS_MAX]);
 
+	err |= re_hprintf(pf, "actions:\n");
+	for (m = 0; m < KAR_A_N; m++)
+		err |= re_hprintf(pf, "  %-24s %llu\n", action_names[m],
+				  (unsigned long long)sv->st->act[m]);
+
 	return err;
 }
 
@@ -165,8 +191,13 @@ int kar_stats_json(struct re_printf *pf, const struct kar_stats_view *sv)
 	for (m = 0; m < sv->events->n; m++)
 		err |= re_hprintf(pf, "\"%s\":%llu,", sv->events->name[m],
 				  (unsigned long long)sv->st->pkg[m]);
-	err |= re_hprintf(pf, "\"other\":%llu}}\n",
+	err |= re_hprintf(pf, "\"other\":%llu},\"actions\":{",
 			  (unsigned long long)sv->st->pkg[KAR_EVENTS_MAX]);
+	for (m = 0; m < KAR_A_N; m++)
+		err |= re_hprintf(pf, "%s\"%s\":%llu", m ? "," : "",
+				  action_names[m],
+				  (unsigned long long)sv->st->act[m]);
+	err |= re_hprintf(pf, "}}\n");
 
 	return err;
 }

@@ -1,0 +1,144 @@
+/**
+ * @file actions.c  keepalive_responder -- what accepted packages do
+ *
+ * Out-of-dialog NOTIFYs of an accepted package are answered 200; some
+ * packages also mean something (SPEC.md, "Event packages").  This file
+ * turns a package into the action and the answer that follows from it;
+ * the actions themselves are baresip calls in host.c.
+ */
+#include <re.h>
+#include "kar.h"
+
+
+static void log_check_sync(const struct sip_msg *msg,
+			   const struct sipevent_event *se, unsigned n)
+{
+	struct pl reboot;
+
+	/* reboot=true asks the device to restart; reported, never done */
+	if (!msg_param_decode(&se->params, "reboot", &reboot) &&
+	    !pl_strcasecmp(&reboot, "true")) {
+		host_log(HOST_INFO, "keepalive_responder: [check-sync] from"
+			 " %J reboot=true (reported only, not acted on)\n",
+			 &msg->src);
+	}
+	else {
+		host_log(HOST_INFO, "keepalive_responder: [check-sync] from"
+			 " %J%r\n", &msg->src, &se->params);
+	}
+
+	if (n) {
+		host_log(HOST_INFO, "keepalive_responder: [check-sync] %u UAs"
+			 " re-registering\n", n);
+	}
+}
+
+
+static enum kar_reply check_sync(const struct kar_actcfg *cfg,
+				 struct kar_stats *st,
+				 const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_EVENT);
+	struct sipevent_event se;
+	unsigned n = 0;
+
+	if (!hdr || sipevent_event_decode(&se, &hdr->val))
+		return KAR_R_NOTIFY_OK;
+
+	kar_stats_action(st, KAR_A_CHECK_SYNC);
+
+	if (cfg->reregister) {
+		n = host_reregister_all();
+		kar_stats_action(st, KAR_A_REREGISTER);
+	}
+
+	(void)host_check_sync(host_ua_for(&msg->uri.user), &se.params);
+	log_check_sync(msg, &se, n);
+
+	return KAR_R_NOTIFY_OK;
+}
+
+
+static enum kar_reply mwi(struct kar_stats *st, const struct sip_msg *msg)
+{
+	struct kar_mwi summary;
+	struct pl body;
+	struct ua *ua;
+
+	body.p = (const char *)mbuf_buf(msg->mb);
+	body.l = mbuf_get_left(msg->mb);
+
+	if (kar_mwi_parse(&summary, &body)) {
+		kar_stats_action(st, KAR_A_MWI_BAD);
+		return KAR_R_BAD_SUMMARY;
+	}
+
+	ua = host_ua_for(&msg->uri.user);
+	if (ua) {
+		host_mwi(ua, &body);
+		kar_stats_action(st, KAR_A_MWI);
+	}
+
+	return KAR_R_NOTIFY_OK;
+}
+
+
+static enum kar_reply call_action(struct kar_stats *st,
+				  const struct sip_msg *msg, bool talk)
+{
+	struct ua *ua = host_ua_for(&msg->uri.user);
+	int err;
+
+	err = talk ? host_call_talk(ua) : host_call_hold(ua);
+	if (err == ENOENT) {
+		kar_stats_action(st, KAR_A_NO_CALL);
+		return KAR_R_NO_CALL;
+	}
+	if (err) {
+		host_log(HOST_WARN, "keepalive_responder: %s from %J"
+			 " failed (%m)\n", talk ? "talk" : "hold",
+			 &msg->src, err);
+		return KAR_R_FAILED;
+	}
+
+	kar_stats_action(st, talk ? KAR_A_TALK : KAR_A_HOLD);
+	host_log(HOST_INFO, "keepalive_responder: remote %s from %J\n",
+		 talk ? "talk" : "hold", &msg->src);
+
+	return KAR_R_NOTIFY_OK;
+}
+
+
+/**
+ * Carry out what an accepted package means
+ *
+ * @param cfg Action settings
+ * @param st  Counters
+ * @param pkg The package's handling
+ * @param msg The NOTIFY
+ *
+ * @return The answer to send
+ */
+enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
+			      struct kar_stats *st, enum kar_pkg pkg,
+			      const struct sip_msg *msg)
+{
+	switch (pkg) {
+
+	case KAR_PKG_CHECK_SYNC:
+		return check_sync(cfg, st, msg);
+
+	case KAR_PKG_MWI:
+		return mwi(st, msg);
+
+	/* Accepted only with remote control on (checked at load time) */
+	case KAR_PKG_TALK:
+		return call_action(st, msg, true);
+
+	case KAR_PKG_HOLD:
+		return call_action(st, msg, false);
+
+	default:
+		return KAR_R_NOTIFY_OK;
+	}
+}
