@@ -98,9 +98,10 @@ static void rate_destructor(void *arg)
 {
 	struct kar_rate *r = arg;
 
-	hash_flush(r->ht);
+	/* The slots are one array, not objects of their own: the hash
+	   and the order list only link them, and go away with them
+	   (hash_flush() would free each slot) */
 	mem_deref(r->ht);
-	list_clear(&r->lru);
 	mem_deref(r->slots);
 }
 
