@@ -1,0 +1,1362 @@
+#!/usr/bin/env python3
+"""
+kar_probe.py -- integration test of keepalive_responder against the real
+baresip (Debian 12's baresip-core 1.0.0).
+
+It starts baresip in a fresh temporary folder with a generated config
+(SIP on 127.0.0.1, ctrl_tcp, one local UA alice without registration),
+sends real SIP requests over loopback on UDP and TCP, drives the module's
+commands over ctrl_tcp and checks every answer against the contract in
+the project's behaviour spec.  Python 3 standard library only; all
+traffic stays on 127.0.0.1 and every wait and loop is bounded.
+
+How CTest runs it (test/integration/CMakeLists.txt):
+
+    kar_probe.py --baresip /usr/bin/baresip --stock
+    kar_probe.py --baresip /usr/bin/baresip \\
+        --module build/keepalive_responder.so --mode shared
+    kar_probe.py --baresip /usr/bin/baresip \\
+        --module build/keepalive_responder.so --mode exclusive \\
+        --conf 'keepalive_responder_exclusive yes'
+
+--stock checks what stock baresip answers (no module loaded), so that a
+change of baresip's own behaviour shows up apart from module bugs.
+--mode picks the expectation set; --conf lines go into baresip's config
+(the exclusive run needs 'keepalive_responder_exclusive yes').
+
+What is checked (each check is a named test case):
+  * every probe in REQ over UDP and over TCP (a connection per probe)
+    against the mode's column of EXPECT: OPTIONS to alice / no user /
+    bob, out-of-dialog NOTIFY keep-alive, check-sync, message-summary
+    (valid and malformed body), presence, no Event, in-dialog NOTIFY,
+    PUBLISH and FOO, compact and odd-case header names, a scanner
+    User-Agent;
+  * module runs only: retransmissions (same bytes twice: one answer
+    each, same status and To tag, ideally byte-identical), the MWI
+    event on ctrl_tcp, kar_exclusive query/on/off/toggle/bogus,
+    kar_stats reset/json/text with exact counts, rmmod and insmod;
+    then clean shutdown (status 0 after SIGTERM, no core file);
+  * module runs only, a second short baresip: "-e /kar_exclusive on"
+    (off in the exclusive run, where on would prove nothing) switches
+    the mode at start-up, and with keepalive_responder_rate 5 a burst
+    of 30 OPTIONS gets about 2 x 5 answers, the rest dropped silently
+    and counted.
+
+Output: one line per check ("ok   name" or "FAIL name: why"), then, last
+and alone on its line, "N passed, M failed".  Exit status 0 only when
+nothing failed.  --keep leaves the temporary folder (config, baresip.log,
+any core file) in place; -v prints the SIP and ctrl_tcp traffic.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+
+HOST = "127.0.0.1"
+STOCK_MODDIR = "/usr/lib/baresip/modules"
+MODNAME = "keepalive_responder"
+
+START_TIMEOUT = 10.0    # baresip must be ready within this
+STOP_TIMEOUT = 5.0      # SIGTERM grace period before SIGKILL
+ANSWER_TIMEOUT = 2.0    # a SIP answer on loopback takes milliseconds
+SILENCE_WAIT = 0.5      # how long "no answer" is waited for
+EXTRA_WAIT = 0.3        # window in which a second answer would show up
+CTRL_TIMEOUT = 3.0
+
+SIX_HEADERS = ("allow", "accept", "accept-encoding", "accept-language",
+               "supported", "allow-events")
+ACCEPTED_EVENTS = ("keep-alive", "check-sync", "message-summary")
+COUNTER_KEYS = ("answered", "passed", "rejected", "dropped-rate",
+                "dropped-scanner", "untrusted")
+
+MWI_BODY = ("Messages-Waiting: yes\r\n"
+            "Message-Account: sip:alice@127.0.0.1\r\n"
+            "Voice-Message: 2/8 (0/2)\r\n")
+# No Messages-Waiting line: RFC 3842 makes it mandatory
+MWI_BAD_BODY = "this is not a message summary\r\n"
+
+# RFC 3261 7.3.3 and the IANA registry: compact form -> long name
+COMPACT = {
+    "a": "accept-contact", "b": "referred-by", "c": "content-type",
+    "d": "request-disposition", "e": "content-encoding", "f": "from",
+    "i": "call-id", "j": "reject-contact", "k": "supported",
+    "l": "content-length", "m": "contact", "n": "identity-info",
+    "o": "event", "r": "refer-to", "s": "subject", "t": "to",
+    "u": "allow-events", "v": "via", "x": "session-expires",
+    "y": "identity",
+}
+
+verbose = False
+
+
+def log(msg):
+    if verbose:
+        print(msg, flush=True)
+
+
+def indent(text, prefix="    | "):
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+class Fail(Exception):
+    """A check did not hold; the message says what was seen."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM (e.g. a CTest timeout): unwind, clean up, report."""
+
+
+def on_sigterm(signum, frame):
+    raise Interrupted()
+
+
+# ---------------------------------------------------------------------
+# Ports
+
+def port_free(port):
+    """True if port is free on HOST for both UDP and TCP."""
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+def pick_ports():
+    """SIP port P (P and P+1 free: baresip binds TLS on P+1) and a ctrl
+    port Q.  Chosen below the ephemeral range so that our own client
+    sockets cannot take them between this check and baresip's bind."""
+    low = 10000
+    high = 32000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph = int(f.read().split()[0])
+        if eph - 3 > low + 1000:
+            high = eph - 3
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(200):
+        p = random.randrange(low, high)
+        q = random.randrange(low, high)
+        if q in (p, p + 1):
+            continue
+        if port_free(p) and port_free(p + 1) and port_free(q):
+            return p, q
+    raise RuntimeError("no free ports found in %d..%d" % (low, high))
+
+
+# ---------------------------------------------------------------------
+# SIP messages
+
+def canon(name):
+    """Header name as compared: lower case, compact forms expanded."""
+    n = name.strip().lower()
+    return COMPACT.get(n, n)
+
+
+class Response:
+    """A parsed SIP response."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        head, sep, body = raw.partition(b"\r\n\r\n")
+        if not sep:
+            raise ValueError("no end of headers")
+        lines = head.decode("utf-8", "replace").split("\r\n")
+        m = re.match(r"SIP/2\.0 (\d{3}) ?(.*)$", lines[0])
+        if not m:
+            raise ValueError("bad status line %r" % lines[0])
+        self.status = int(m.group(1))
+        self.reason = m.group(2)
+        self.headers = []
+        for line in lines[1:]:
+            if line[:1] in (" ", "\t") and self.headers:
+                # folded continuation line (RFC 3261 7.3.1)
+                n, v = self.headers[-1]
+                self.headers[-1] = (n, v + " " + line.strip())
+                continue
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise ValueError("bad header line %r" % line)
+            self.headers.append((canon(name), value.strip()))
+        clen = self.hdr("content-length")
+        if clen is not None:
+            body = body[:int(clen)]
+        self.body = body
+
+    def hdrs(self, name):
+        n = canon(name)
+        return [v for (k, v) in self.headers if k == n]
+
+    def hdr(self, name):
+        v = self.hdrs(name)
+        return v[0] if v else None
+
+    def has(self, name):
+        return bool(self.hdrs(name))
+
+    def tokens(self, name):
+        """Comma-separated values of every header of that name, lower
+        case (Allow, Allow-Events, Supported ...)."""
+        out = []
+        for v in self.hdrs(name):
+            out += [t.strip().lower() for t in v.split(",") if t.strip()]
+        return out
+
+    @property
+    def to_tag(self):
+        v = self.hdr("to") or ""
+        if "<" in v:
+            v = v[v.find(">") + 1:]
+        for p in v.split(";")[1:]:
+            k, _, val = p.partition("=")
+            if k.strip().lower() == "tag":
+                return val.strip()
+        return None
+
+    def cseq(self):
+        return (self.hdr("cseq") or "").strip()
+
+    def short(self):
+        return "%d %s" % (self.status, self.reason)
+
+
+def rand_hex(n=16):
+    return uuid.uuid4().hex[:n]
+
+
+class Request:
+    """One SIP request: the bytes and the identifiers to match answers.
+
+    style: "long" (normal header names), "compact" (v: f: t: i: o: l:)
+    or "oddcase" (long names in odd letter case)."""
+
+    def __init__(self, method, ruri, transport, lport, extra=(),
+                 body="", to_tag=None, style="long"):
+        self.method = method
+        self.branch = "z9hG4bK" + rand_hex()
+        self.call_id = rand_hex(20) + "@" + HOST
+        self.cseq = "%d %s" % (random.randrange(1, 10000), method)
+        ftag = rand_hex(10)
+        to = "<%s>" % ruri
+        if to_tag:
+            to += ";tag=" + to_tag
+        names = {
+            "long": {},
+            "compact": {"Via": "v", "From": "f", "To": "t",
+                        "Call-ID": "i", "Event": "o",
+                        "Content-Length": "l", "Content-Type": "c"},
+            "oddcase": {"Via": "VIA", "From": "from", "To": "tO",
+                        "Call-ID": "call-ID", "CSeq": "cseq",
+                        "Max-Forwards": "MAX-forwards", "Event": "EVENT",
+                        "Subscription-State": "subscription-STATE",
+                        "Content-Length": "content-LENGTH",
+                        "Content-Type": "CONTENT-type"},
+        }[style]
+        hdrs = [
+            ("Via", "SIP/2.0/%s %s:%d;rport;branch=%s"
+             % (transport.upper(), HOST, lport, self.branch)),
+            ("Max-Forwards", "70"),
+            ("From", "<sip:prober@%s>;tag=%s" % (HOST, ftag)),
+            ("To", to),
+            ("Call-ID", self.call_id),
+            ("CSeq", self.cseq),
+        ]
+        hdrs += list(extra)
+        bbody = body.encode()
+        hdrs.append(("Content-Length", str(len(bbody))))
+        text = "%s %s SIP/2.0\r\n" % (method, ruri)
+        for n, v in hdrs:
+            text += "%s: %s\r\n" % (names.get(n, n), v)
+        self.data = text.encode() + b"\r\n" + bbody
+
+    def matches(self, resp):
+        """Is resp an answer to this request (Call-ID and CSeq)?"""
+        return (resp.hdr("call-id") == self.call_id
+                and " ".join(resp.cseq().split()) == self.cseq)
+
+
+class SipClient:
+    """Sends requests to baresip at HOST:port and collects answers."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def ruri(self, user):
+        if user:
+            return "sip:%s@%s:%d" % (user, HOST, self.port)
+        return "sip:%s:%d" % (HOST, self.port)
+
+    def request(self, transport, method, user=None, **kw):
+        """Send one request; return its final answer or None."""
+        answers = self.exchange(transport, method, user, sends=1,
+                                timeout=kw.pop("timeout", ANSWER_TIMEOUT),
+                                linger=0.0, **kw)
+        return answers[0][0] if answers[0] else None
+
+    def exchange(self, transport, method, user=None, sends=1,
+                 timeout=ANSWER_TIMEOUT, linger=0.0, **kw):
+        """Send the same request bytes `sends` times (a retransmission,
+        same branch) from one socket.  After each send, wait up to
+        `timeout` for a final answer and then `linger` more seconds for
+        any further final answer.  Returns a list (one per send) of
+        lists of final answers."""
+        ruri = kw.pop("ruri", None) or self.ruri(user)
+        if transport == "udp":
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((HOST, 0))
+            req = Request(method, ruri, transport, s.getsockname()[1],
+                          **kw)
+            log("  >> %s %s\n%s" % (transport, method,
+                                    indent(req.data.decode("utf-8",
+                                                           "replace"))))
+            if transport == "tcp":
+                s.settimeout(timeout)
+                s.connect((HOST, self.port))
+                reader = TcpReader(s)
+            out = []
+            for _ in range(sends):
+                if transport == "udp":
+                    s.sendto(req.data, (HOST, self.port))
+                    got = self._collect(lambda t: udp_recv(s, t), req,
+                                        timeout, linger)
+                else:
+                    s.sendall(req.data)
+                    got = self._collect(reader.recv, req, timeout, linger)
+                out.append(got)
+            return out
+        finally:
+            s.close()
+
+    def _collect(self, recv, req, timeout, linger):
+        """Final answers to req: the first within timeout, then any more
+        within linger.  Provisional and foreign answers are skipped."""
+        got = []
+        deadline = time.monotonic() + timeout
+        for _ in range(100):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            raw = recv(left)
+            if raw is None:
+                break
+            try:
+                resp = Response(raw)
+            except ValueError as e:
+                raise Fail("unparsable answer (%s): %r" % (e, raw[:200]))
+            log("  << %s\n%s" % (resp.short(),
+                                 indent(raw.decode("utf-8", "replace"))))
+            if not req.matches(resp) or resp.status < 200:
+                continue
+            got.append(resp)
+            if linger <= 0:
+                break
+            if len(got) == 1:
+                deadline = time.monotonic() + linger
+        return got
+
+
+def udp_recv(s, timeout):
+    s.settimeout(max(timeout, 0.001))
+    try:
+        data, _ = s.recvfrom(65535)
+        return data
+    except socket.timeout:
+        return None
+
+
+class TcpReader:
+    """SIP messages from a TCP stream, framed by Content-Length."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+        self.eof = False
+
+    def recv(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            # keep-alive CRLFs (RFC 5626) may precede a message
+            self.buf = self.buf.lstrip(b"\r\n")
+            msg = self._frame()
+            if msg is not None:
+                return msg
+            left = deadline - time.monotonic()
+            if left <= 0 or self.eof:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            except OSError:
+                self.eof = True
+                return None
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+            if len(self.buf) > 1 << 20:
+                raise Fail("more than 1 MiB of TCP data without a message")
+
+    def _frame(self):
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = self.buf[:end].decode("utf-8", "replace")
+        m = re.search(r"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head,
+                      re.I | re.M)
+        if not m:
+            raise Fail("TCP answer without Content-Length: %r" % head)
+        total = end + 4 + int(m.group(1))
+        if len(self.buf) < total:
+            return None
+        msg, self.buf = self.buf[:total], self.buf[total:]
+        return msg
+
+
+# ---------------------------------------------------------------------
+# ctrl_tcp
+
+class CtrlError(Exception):
+    pass
+
+
+class Ctrl:
+    """ctrl_tcp client: netstrings of JSON, answers matched by token,
+    events (which share the connection) kept aside."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection((HOST, port), CTRL_TIMEOUT)
+        self.buf = b""
+        self.events = []
+        self.seq = 0
+
+    def close(self):
+        self.sock.close()
+
+    def _netstring(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            colon = self.buf.find(b":")
+            if colon > 10 or (colon < 0 and len(self.buf) > 10):
+                raise CtrlError("bad netstring: %r" % self.buf[:40])
+            if colon >= 0:
+                n = int(self.buf[:colon])       # ValueError if not digits
+                if len(self.buf) >= colon + n + 2:
+                    payload = self.buf[colon + 1:colon + 1 + n]
+                    if self.buf[colon + 1 + n:colon + 2 + n] != b",":
+                        raise CtrlError("netstring without ','")
+                    self.buf = self.buf[colon + 2 + n:]
+                    return payload
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            if not chunk:
+                raise CtrlError("ctrl_tcp closed the connection")
+            self.buf += chunk
+
+    def _message(self, timeout):
+        payload = self._netstring(timeout)
+        if payload is None:
+            return None
+        log("  ctrl << %s" % payload.decode("utf-8", "replace"))
+        msg = json.loads(payload.decode("utf-8"))
+        if msg.get("event"):
+            self.events.append(msg)
+        return msg
+
+    def command(self, command, params=""):
+        """Run a command; return (ok, data)."""
+        self.seq += 1
+        token = "t%d" % self.seq
+        req = {"command": command, "token": token}
+        if params:
+            req["params"] = params
+        payload = json.dumps(req).encode()
+        log("  ctrl >> %s" % payload.decode())
+        self.sock.sendall(b"%d:%s," % (len(payload), payload))
+        deadline = time.monotonic() + CTRL_TIMEOUT
+        for _ in range(1000):
+            msg = self._message(max(deadline - time.monotonic(), 0))
+            if msg is None:
+                break
+            if msg.get("response") and msg.get("token") == token:
+                return bool(msg.get("ok")), msg.get("data") or ""
+        raise CtrlError("no answer to %r within %.0f s"
+                        % (command, CTRL_TIMEOUT))
+
+    def drain(self, timeout=0.2):
+        """Read whatever is pending (events), then forget old events."""
+        for _ in range(1000):
+            if self._message(timeout) is None:
+                break
+        self.events = []
+
+    def wait_event(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        for _ in range(1000):
+            for ev in self.events:
+                if pred(ev):
+                    return ev
+            left = deadline - time.monotonic()
+            if left <= 0 or self._message(left) is None:
+                break
+        for ev in self.events:
+            if pred(ev):
+                return ev
+        return None
+
+
+# ---------------------------------------------------------------------
+# baresip process
+
+class Baresip:
+    """One baresip process in its own temporary folder."""
+
+    def __init__(self, binary, module, conf_lines, keep, extra_args=()):
+        self.binary = binary
+        self.module = module            # None: stock baresip
+        self.conf_lines = list(conf_lines)
+        self.keep = keep
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.dir = tempfile.mkdtemp(prefix="kar_probe.")
+        self.logpath = os.path.join(self.dir, "baresip.log")
+        self.sip_port = self.ctrl_port = None
+        atexit.register(self.cleanup)
+
+    def _write_files(self):
+        # module_path points at a folder of symlinks: 1.0.0 loads
+        # module_path + "/" + name, so an absolute module path in a
+        # "module" line does not work
+        moddir = os.path.join(self.dir, "modules")
+        os.makedirs(moddir, exist_ok=True)
+        for name in sorted(os.listdir(STOCK_MODDIR)):
+            if name.endswith(".so") and name != MODNAME + ".so":
+                dst = os.path.join(moddir, name)
+                if not os.path.lexists(dst):
+                    os.symlink(os.path.join(STOCK_MODDIR, name), dst)
+        if self.module:
+            dst = os.path.join(moddir, MODNAME + ".so")
+            if os.path.lexists(dst):
+                os.unlink(dst)
+            os.symlink(os.path.abspath(self.module), dst)
+
+        lines = [
+            "# generated by kar_probe.py",
+            "poll_method\t\tepoll",
+            "sip_listen\t\t%s:%d" % (HOST, self.sip_port),
+            "module_path\t\t%s" % moddir,
+            # An audio codec makes the stock OPTIONS-to-UA SDP realistic;
+            # the 200 with SDP needs no module at all (no codec leaves
+            # only telephone-event in the offer).
+            "module\t\t\tg711.so",
+        ]
+        if self.module:
+            lines.append("module\t\t\t%s.so" % MODNAME)
+        lines += [
+            # account.so before ctrl_tcp.so: once ctrl_tcp accepts, the
+            # UA exists.  No stdio/cons: CI has no stdin.
+            "module_app\t\taccount.so",
+            "module_app\t\tctrl_tcp.so",
+            "ctrl_tcp_listen\t\t%s:%d" % (HOST, self.ctrl_port),
+        ]
+        lines += self.conf_lines
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write("<sip:alice@%s>;regint=0\n" % HOST)
+        log("config:\n" + indent("\n".join(lines)))
+
+    def start(self):
+        """Start and wait until ready; retry with other ports when a
+        port got taken in between (parallel test runs)."""
+        for _ in range(3):
+            self.sip_port, self.ctrl_port = pick_ports()
+            self._write_files()
+            logf = open(self.logpath, "ab")
+            try:
+                cmd = [self.binary, "-f", self.dir] + self.extra_args
+                log("starting: %s" % " ".join(cmd))
+                self.proc = subprocess.Popen(
+                    cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
+                    stdout=logf, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+            finally:
+                logf.close()
+            mark = os.path.getsize(self.logpath)
+            err = self._wait_ready()
+            if err is None:
+                return
+            self.stop()
+            with open(self.logpath, "rb") as f:
+                f.seek(mark)
+                in_use = b"Address already in use" in f.read()
+            if not in_use:
+                raise RuntimeError(err)
+        raise RuntimeError("ports kept being taken; gave up")
+
+    def _wait_ready(self):
+        """None when ctrl_tcp accepts and SIP answers, else why not."""
+        deadline = time.monotonic() + START_TIMEOUT
+        ctrl_ok = False
+        sip = SipClient(self.sip_port)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return "baresip exited with status %d during start-up" \
+                    % self.proc.returncode
+            if not ctrl_ok:
+                try:
+                    socket.create_connection((HOST, self.ctrl_port),
+                                             0.2).close()
+                    ctrl_ok = True
+                except OSError:
+                    time.sleep(0.1)
+                    continue
+            try:
+                if sip.request("udp", "OPTIONS", None, timeout=0.3):
+                    return None
+            except (OSError, Fail):
+                time.sleep(0.1)
+        return "not ready within %.0f s (ctrl_tcp %s)" % (
+            START_TIMEOUT, "accepting" if ctrl_ok else "not accepting")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def dead(self):
+        """Why baresip is not running, or None while it runs."""
+        if self.alive():
+            return None
+        return "baresip is not running (exit status %r)" % (
+            self.proc and self.proc.returncode)
+
+    def stop(self):
+        """Stop by PID: SIGTERM, then SIGKILL.  Returns exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                try:
+                    self.proc.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    pass        # unkillable (D state): nothing left to do
+        return self.proc.returncode
+
+    def cores(self):
+        if self.dir is None:
+            return []
+        return [n for n in os.listdir(self.dir) if n.startswith("core")]
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.logpath, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def cleanup(self):
+        """Stop baresip and remove the folder (idempotent: also atexit)."""
+        try:
+            self.stop()
+        finally:
+            if self.dir is not None:
+                if self.keep:
+                    print("kept %s" % self.dir, file=sys.stderr)
+                else:
+                    shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir = None
+
+
+# ---------------------------------------------------------------------
+# Checks on answers.  Each takes (response, request kwargs) and raises
+# Fail; expect() chains them.
+
+def expect(status, *checks):
+    def check(resp, kw):
+        if resp is None:
+            raise Fail("no answer within %.1f s, expected %d"
+                       % (ANSWER_TIMEOUT, status))
+        if resp.status != status:
+            raise Fail("got %s, expected %d" % (resp.short(), status))
+        for c in checks:
+            c(resp, kw)
+    return check
+
+
+def no_answer(resp, kw):
+    if resp is not None:
+        raise Fail("got %s, expected no answer (dropped)" % resp.short())
+
+
+def sdp_body(resp, kw):
+    ct = (resp.hdr("content-type") or "").lower()
+    if not ct.startswith("application/sdp"):
+        raise Fail("Content-Type %r, expected application/sdp" % ct)
+    if not resp.body.startswith(b"v=0"):
+        raise Fail("body is not SDP: %r" % resp.body[:60])
+
+
+def has_contact(resp, kw):
+    if not resp.has("contact"):
+        raise Fail("no Contact header (the core's answer has one)")
+
+
+def no_body(resp, kw):
+    if resp.body:
+        raise Fail("has a body of %d bytes: %r"
+                   % (len(resp.body), resp.body[:60]))
+    if resp.hdr("content-length") != "0":
+        raise Fail("Content-Length %r, expected 0"
+                   % resp.hdr("content-length"))
+    if resp.has("content-type"):
+        raise Fail("has Content-Type %r with no body"
+                   % resp.hdr("content-type"))
+
+
+def six_headers(resp, kw):
+    missing = [h for h in SIX_HEADERS if not resp.has(h)]
+    if missing:
+        raise Fail("missing header(s) %s" % ", ".join(missing))
+
+
+def no_allow(resp, kw):
+    if resp.has("allow"):
+        raise Fail("has Allow %r, expected none" % resp.hdr("allow"))
+
+
+def allow_without_method(resp, kw):
+    toks = resp.tokens("allow")
+    if not toks:
+        raise Fail("no Allow header (or an empty one)")
+    if kw["method"].lower() in toks:
+        raise Fail("Allow %r lists the rejected method %s"
+                   % (resp.hdrs("allow"), kw["method"]))
+
+
+def allow_events(resp, kw):
+    toks = resp.tokens("allow-events")
+    missing = [e for e in ACCEPTED_EVENTS if e not in toks]
+    if missing:
+        raise Fail("Allow-Events %r lacks %s"
+                   % (resp.hdrs("allow-events"), ", ".join(missing)))
+
+
+def reason_has(word):
+    def check(resp, kw):
+        if word.lower() not in resp.reason.lower():
+            raise Fail("reason %r does not name %s" % (resp.reason, word))
+    return check
+
+
+def module_200(*more):
+    """The module's own 200: no body, the RFC 3261 11.2 headers."""
+    return expect(200, no_body, six_headers, *more)
+
+
+# ---------------------------------------------------------------------
+# Requests (keyword arguments of SipClient.request)
+
+SUBSTATE = ("Subscription-State", "active")
+MWI_CT = ("Content-Type", "application/simple-message-summary")
+
+REQ = {
+    "options_alice": dict(method="OPTIONS", user="alice"),
+    "options_nouser": dict(method="OPTIONS", user=None),
+    "options_bob": dict(method="OPTIONS", user="bob"),
+    "notify_keepalive": dict(
+        method="NOTIFY", user="alice",
+        extra=[("Event", "keep-alive"), SUBSTATE]),
+    "notify_keepalive_nosubstate": dict(
+        method="NOTIFY", user="alice", extra=[("Event", "keep-alive")]),
+    "notify_keepalive_nouser": dict(
+        method="NOTIFY", user=None,
+        extra=[("Event", "keep-alive"), SUBSTATE]),
+    "notify_checksync": dict(
+        method="NOTIFY", user="alice", extra=[("Event", "check-sync")]),
+    "notify_mwi": dict(
+        method="NOTIFY", user="alice",
+        extra=[("Event", "message-summary"), SUBSTATE, MWI_CT],
+        body=MWI_BODY),
+    "notify_mwi_malformed": dict(
+        method="NOTIFY", user="alice",
+        extra=[("Event", "message-summary"), SUBSTATE, MWI_CT],
+        body=MWI_BAD_BODY),
+    "notify_presence": dict(
+        method="NOTIFY", user="alice",
+        extra=[("Event", "presence"), SUBSTATE]),
+    "notify_no_event": dict(
+        method="NOTIFY", user="alice", extra=[SUBSTATE]),
+    "notify_in_dialog": dict(
+        method="NOTIFY", user="alice", to_tag="xyz",
+        extra=[("Event", "keep-alive"), SUBSTATE]),
+    "publish": dict(method="PUBLISH", user=None,
+                    extra=[("Event", "presence")]),
+    "foo": dict(method="FOO", user=None),
+    "notify_compact": dict(
+        method="NOTIFY", user="alice", style="compact",
+        extra=[("Event", "keep-alive")]),
+    "notify_oddcase": dict(
+        method="NOTIFY", user="alice", style="oddcase",
+        extra=[("Event", "keep-alive"), SUBSTATE]),
+    "options_scanner": dict(
+        method="OPTIONS", user=None, timeout=SILENCE_WAIT,
+        extra=[("User-Agent", "friendly-scanner")]),
+}
+
+# Expected answers per mode.  A name missing from a mode is not sent.
+EXPECT = {
+    "stock": {
+        "options_alice": expect(200, sdp_body, has_contact),
+        "options_nouser": expect(404),
+        "options_bob": expect(404),
+        "notify_keepalive": expect(481),
+        "notify_keepalive_nosubstate": expect(400),
+        "notify_keepalive_nouser": expect(481),
+        "notify_checksync": expect(400),
+        "notify_mwi": expect(481),
+        "notify_mwi_malformed": expect(481),
+        "notify_presence": expect(481),
+        "notify_no_event": expect(489),
+        "notify_in_dialog": expect(481),
+        "publish": expect(501, no_allow),
+        "foo": expect(501, no_allow),
+        # the stack reads both spellings: 400 (no Subscription-State
+        # in the compact one), 481 for the odd-case one
+        "notify_compact": expect(400),
+        "notify_oddcase": expect(481),
+        "options_scanner": expect(404),
+    },
+    "shared": {
+        "options_alice": expect(200, sdp_body, has_contact),
+        "options_nouser": module_200(),
+        "options_bob": expect(404),
+        "notify_keepalive": expect(200, no_body),
+        "notify_keepalive_nosubstate": expect(200, no_body),
+        "notify_keepalive_nouser": expect(200, no_body),
+        "notify_checksync": expect(200, no_body),
+        "notify_mwi": expect(200, no_body),
+        "notify_mwi_malformed": expect(400),
+        "notify_presence": expect(489, allow_events),
+        "notify_no_event": expect(489),
+        "notify_in_dialog": expect(481),
+        "publish": expect(501, no_allow),
+        "foo": expect(501, no_allow),
+        "notify_compact": expect(200, no_body),
+        "notify_oddcase": expect(200, no_body),
+        "options_scanner": no_answer,
+    },
+    "exclusive": {
+        "options_alice": module_200(),
+        "options_nouser": module_200(),
+        "options_bob": module_200(),
+        "notify_keepalive": expect(200, no_body),
+        "notify_keepalive_nosubstate": expect(200, no_body),
+        "notify_keepalive_nouser": expect(200, no_body),
+        "notify_checksync": expect(200, no_body),
+        "notify_mwi": expect(200, no_body),
+        "notify_mwi_malformed": expect(400),
+        "notify_presence": expect(489, allow_events),
+        "notify_no_event": expect(400, reason_has("Event")),
+        "notify_in_dialog": expect(481),
+        "publish": expect(405, allow_without_method),
+        "foo": expect(405, allow_without_method),
+        "notify_compact": expect(200, no_body),
+        "notify_oddcase": expect(200, no_body),
+        "options_scanner": no_answer,
+    },
+}
+
+
+# ---------------------------------------------------------------------
+# Test runner
+
+class Runner:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.guard = None       # returns why no test can pass, or None
+
+    def run(self, name, fn, *args):
+        why = self.guard and self.guard()
+        if why:
+            self.fail(name, why)
+            return False
+        try:
+            fn(*args)
+        except Fail as e:
+            self.fail(name, str(e))
+        except Exception as e:
+            # socket errors, ctrl_tcp trouble, odd JSON: a failure of
+            # this check, not a reason to stop the others
+            self.fail(name, "%s: %s" % (type(e).__name__, e))
+            if verbose:
+                traceback.print_exc()
+        else:
+            self.passed += 1
+            print("ok   %s" % name, flush=True)
+            return True
+        return False
+
+    def fail(self, name, why):
+        self.failed += 1
+        print("FAIL %s: %s" % (name, why), flush=True)
+
+
+def check_sip(sip, name, transport, mode):
+    kw = dict(REQ[name])
+    resp = sip.request(transport, **kw)
+    EXPECT[mode][name](resp, kw)
+
+
+def mode_word(data, want):
+    if not re.search(r"\b%s\b" % want, data, re.I):
+        raise Fail("answer %r does not say %r" % (data, want))
+
+
+def ctrl_ok(ctrl, command, params=""):
+    ok, data = ctrl.command(command, params)
+    if not ok:
+        raise Fail("%s %s: ok:false, %r" % (command, params, data))
+    return data
+
+
+def set_mode(ctrl, sip, word, bob_status):
+    """kar_exclusive <word>; check the answer and OPTIONS bob."""
+    param = {"exclusive": "on", "shared": "off"}[word]
+    mode_word(ctrl_ok(ctrl, "kar_exclusive", param), word)
+    mode_word(ctrl_ok(ctrl, "kar_exclusive"), word)
+    check = module_200() if bob_status == 200 else expect(bob_status)
+    for tp in ("udp", "tcp"):
+        try:
+            check(sip.request(tp, "OPTIONS", "bob"), {})
+        except Fail as e:
+            raise Fail("after kar_exclusive %s, OPTIONS bob over %s: %s"
+                       % (param, tp, e))
+
+
+def t_retransmit(sip, name, mode, state):
+    """Same bytes twice (same branch): one answer each, same status and
+    same To tag."""
+    kw = dict(REQ[name])
+    got = sip.exchange("udp", sends=2, linger=EXTRA_WAIT, **kw)
+    for i, answers in enumerate(got):
+        if len(answers) != 1:
+            raise Fail("send %d got %d final answers: %s" % (
+                i + 1, len(answers), [a.short() for a in answers]))
+    a, b = got[0][0], got[1][0]
+    state[name] = (a, b)
+    EXPECT[mode][name](a, kw)
+    if a.status != b.status:
+        raise Fail("status %d then %d" % (a.status, b.status))
+    if not a.to_tag or a.to_tag != b.to_tag:
+        raise Fail("To tag %r then %r" % (a.to_tag, b.to_tag))
+
+
+def t_retransmit_identical(name, state):
+    """Ideally the retransmission's answer is byte for byte the same."""
+    if name not in state:
+        raise Fail("no answers to compare (previous check failed)")
+    a, b = state[name]
+    if a.raw != b.raw:
+        raise Fail("answers differ:\n%s\n--- vs ---\n%s" % (
+            indent(a.raw.decode("utf-8", "replace")),
+            indent(b.raw.decode("utf-8", "replace"))))
+
+
+def t_mwi_event(ctrl, sip):
+    ctrl.drain()
+    kw = dict(REQ["notify_mwi"])
+    resp = sip.request("udp", **kw)
+    expect(200)(resp, kw)
+    ev = ctrl.wait_event(lambda e: e.get("type") == "MWI_NOTIFY", 2.0)
+    if ev is None:
+        raise Fail("no MWI_NOTIFY event on ctrl_tcp within 2 s")
+    if "Messages-Waiting: yes" not in (ev.get("param") or ""):
+        raise Fail("MWI_NOTIFY event param lacks the body: %r" % ev)
+    if "alice" not in (ev.get("accountaor") or ""):
+        raise Fail("MWI_NOTIFY event for %r, expected alice"
+                   % ev.get("accountaor"))
+
+
+def t_stats(ctrl, sip, mode, state):
+    ctrl_ok(ctrl, "kar_stats", "reset")
+    sends = [("options_nouser", 3), ("notify_keepalive", 2),
+             ("notify_presence", 1)]
+    for name, n in sends:
+        for _ in range(n):
+            check_sip(sip, name, "udp", mode)
+    data = ctrl_ok(ctrl, "kar_stats", "json")
+    try:
+        st = json.loads(data)
+    except ValueError as e:
+        raise Fail("kar_stats json data is not JSON (%s): %r" % (e, data))
+    state["stats"] = st
+    if not isinstance(st, dict):
+        raise Fail("not a JSON object: %r" % data)
+    bad = []
+    if st.get("mode") != mode:
+        bad.append("mode %r (expected %r)" % (st.get("mode"), mode))
+    if not is_int(st.get("uptime")) or st["uptime"] < 0:
+        bad.append("uptime %r" % st.get("uptime"))
+    methods = st.get("methods")
+    if not isinstance(methods, dict):
+        raise Fail("no \"methods\" object: %r" % data)
+    for m in ("OPTIONS", "NOTIFY", "other"):
+        c = methods.get(m)
+        if not isinstance(c, dict):
+            bad.append("methods.%s missing" % m)
+            continue
+        for k in COUNTER_KEYS:
+            if not is_int(c.get(k)):
+                bad.append("methods.%s.%s = %r" % (m, k, c.get(k)))
+    events = st.get("events")
+    if not isinstance(events, dict):
+        raise Fail("no \"events\" object: %r" % data)
+    for k in ACCEPTED_EVENTS + ("other",):
+        if not is_int(events.get(k)):
+            bad.append("events.%s = %r" % (k, events.get(k)))
+    if bad:
+        raise Fail("shape: " + "; ".join(bad) + " in " + data)
+
+
+def is_int(v):
+    return type(v) is int         # not bool, not float
+
+
+def stats_value(st, path):
+    v = st
+    for p in path.split("."):
+        v = v.get(p) if isinstance(v, dict) else None
+    return v
+
+
+def t_stats_counts(state, exact):
+    st = state.get("stats")
+    if st is None:
+        raise Fail("no stats (previous check failed)")
+    bad = []
+    for path, want in exact.items():
+        got = stats_value(st, path)
+        if got != want:
+            bad.append("%s = %r (expected %r)" % (path, got, want))
+    if bad:
+        raise Fail("; ".join(bad))
+
+
+def t_stats_text(ctrl):
+    data = ctrl_ok(ctrl, "kar_stats")
+    if not data.strip():
+        raise Fail("kar_stats printed nothing")
+    if "OPTIONS" not in data:
+        raise Fail("kar_stats text lacks OPTIONS: %r" % data)
+
+
+def t_rmmod(ctrl, sip):
+    """Unloading restores the stock chain."""
+    ctrl.command("rmmod", MODNAME)
+    ok, data = ctrl.command("kar_exclusive")
+    if ok:
+        raise Fail("kar_exclusive still answers after rmmod: %r" % data)
+    for tp in ("udp", "tcp"):
+        resp = sip.request(tp, "OPTIONS", None)
+        expect(404)(resp, {})
+        kw = dict(REQ["notify_keepalive"])
+        expect(481)(sip.request(tp, **kw), kw)
+
+
+def t_insmod(ctrl, sip, mode):
+    """Loading it again works, with the configured start mode."""
+    ctrl_ok(ctrl, "insmod", MODNAME)
+    mode_word(ctrl_ok(ctrl, "kar_exclusive"), mode)
+    for tp in ("udp", "tcp"):
+        check_sip(sip, "options_nouser", tp, mode)
+        check_sip(sip, "notify_keepalive", tp, mode)
+
+
+def t_shutdown(bs):
+    """SIGTERM ends baresip cleanly: status 0, no core file."""
+    was_alive = bs.alive()
+    status = bs.stop()
+    cores = bs.cores()
+    where = (" (core file(s) %s in %s%s)" % (
+        ", ".join(cores), bs.dir, "" if bs.keep else "; use --keep")
+        if cores else "")
+    if not was_alive:
+        raise Fail("baresip died during the run (status %r)%s"
+                   % (status, where))
+    if status != 0:
+        raise Fail("baresip exited with status %r after SIGTERM%s"
+                   % (status, where))
+    if cores:
+        raise Fail("core file(s) left%s" % where)
+
+
+def t_startup_command(bs, want):
+    """-e "/kar_exclusive ..." ran at start-up: the mode is switched."""
+    ctrl = Ctrl(bs.ctrl_port)
+    try:
+        mode_word(ctrl_ok(ctrl, "kar_exclusive"), want)
+    finally:
+        ctrl.close()
+    resp = SipClient(bs.sip_port).request("udp", "OPTIONS", "bob")
+    expect(200 if want == "exclusive" else 404)(resp, {})
+
+
+def t_rate_limit(bs, rate, n):
+    """A burst of n OPTIONS from one source: about 2 x rate answered
+    (the bucket's burst), the rest dropped silently and counted."""
+    ctrl = Ctrl(bs.ctrl_port)
+    try:
+        ctrl_ok(ctrl, "kar_stats", "reset")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((HOST, 0))
+            uri = SipClient(bs.sip_port).ruri(None)
+            reqs = [Request("OPTIONS", uri, "udp", s.getsockname()[1])
+                    for _ in range(n)]
+            for r in reqs:
+                s.sendto(r.data, (HOST, bs.sip_port))
+            answered = set()
+            deadline = time.monotonic() + 1.0
+            for _ in range(10 * n):
+                raw = udp_recv(s, deadline - time.monotonic())
+                if raw is None:
+                    break
+                resp = Response(raw)
+                if resp.status >= 200:
+                    answered.add(resp.hdr("call-id"))
+        finally:
+            s.close()
+        st = json.loads(ctrl_ok(ctrl, "kar_stats", "json"))
+    finally:
+        ctrl.close()
+    got = len(answered)
+    # start-up probes took a token or two; refill adds about one
+    burst = 2 * rate
+    if not burst - 3 <= got <= burst + 1:
+        raise Fail("%d of %d answered, expected about %d (burst of rate "
+                   "%d/s)" % (got, n, burst, rate))
+    dropped = stats_value(st, "methods.OPTIONS.dropped-rate")
+    if dropped != n - got:
+        raise Fail("methods.OPTIONS.dropped-rate = %r, expected %d"
+                   % (dropped, n - got))
+
+
+def run_second(args, runner, mode):
+    """A second, short baresip: start-up command and rate limit."""
+    # In an exclusive run, "on" would prove nothing: switch the other way
+    want = "shared" if mode == "exclusive" else "exclusive"
+    cmd = "/kar_exclusive %s" % ("off" if want == "shared" else "on")
+    rate, n = 5, 30
+    # first match wins in baresip's config: our rate line goes first
+    bs = Baresip(args.baresip, args.module,
+                 ["keepalive_responder_rate %d" % rate] + args.conf,
+                 args.keep, extra_args=["-e", cmd])
+    failed_before = runner.failed
+    try:
+        if not runner.run("second_start", bs.start):
+            return
+        runner.guard = bs.dead
+        runner.run("startup_command_e", t_startup_command, bs, want)
+        runner.run("rate_limit", t_rate_limit, bs, rate, n)
+        runner.guard = None
+        runner.run("second_clean_shutdown", t_shutdown, bs)
+    finally:
+        if runner.failed > failed_before:
+            sys.stdout.flush()
+            print("--- tail of the second run's baresip.log ---\n%s\n---"
+                  % bs.log_tail(), file=sys.stderr)
+        bs.cleanup()
+
+
+# ---------------------------------------------------------------------
+
+def run_all(args, runner):
+    """The main run.  All probes come from 127.0.0.1, one source for the
+    module's rate limit (default 50/s, burst 100): the main run sends
+    about 60 SIP requests in a few seconds, well inside that budget."""
+    mode = "stock" if args.stock else args.mode
+    bs = Baresip(args.baresip, None if args.stock else args.module,
+                 args.conf, args.keep)
+    try:
+        if not runner.run("baresip_start", bs.start):
+            return bs
+        log("baresip in %s, SIP %s:%d, ctrl_tcp %s:%d" % (
+            bs.dir, HOST, bs.sip_port, HOST, bs.ctrl_port))
+        # once baresip is gone, fail fast instead of timing out
+        runner.guard = bs.dead
+        sip = SipClient(bs.sip_port)
+        ctrl = Ctrl(bs.ctrl_port)
+
+        if mode != "stock":
+            # the module's command exists and reports the start mode
+            runner.run("module_loaded", lambda: mode_word(
+                ctrl_ok(ctrl, "kar_exclusive"), mode))
+
+        for name in REQ:
+            if name not in EXPECT[mode]:
+                continue
+            for tp in ("udp", "tcp"):
+                runner.run("%s[%s]" % (name, tp), check_sip,
+                           sip, name, tp, mode)
+
+        if mode != "stock":
+            pairs = {}
+            for name in ("options_nouser", "notify_keepalive"):
+                runner.run("retransmit_%s[udp]" % name, t_retransmit,
+                           sip, name, mode, pairs)
+                runner.run("retransmit_%s_identical[udp]" % name,
+                           t_retransmit_identical, name, pairs)
+
+            runner.run("mwi_event", t_mwi_event, ctrl, sip)
+
+            runner.run("ctrl_mode_query", lambda: mode_word(
+                ctrl_ok(ctrl, "kar_exclusive"), mode))
+            runner.run("ctrl_exclusive_on", set_mode, ctrl, sip,
+                       "exclusive", 200)
+            runner.run("ctrl_exclusive_off", set_mode, ctrl, sip,
+                       "shared", 404)
+
+            def toggle():
+                mode_word(ctrl_ok(ctrl, "kar_exclusive", "toggle"),
+                          "exclusive")
+                mode_word(ctrl_ok(ctrl, "kar_exclusive"), "exclusive")
+                mode_word(ctrl_ok(ctrl, "kar_exclusive", "toggle"),
+                          "shared")
+                mode_word(ctrl_ok(ctrl, "kar_exclusive"), "shared")
+            runner.run("ctrl_exclusive_toggle", toggle)
+            runner.run("ctrl_exclusive_restore", set_mode, ctrl, sip,
+                       mode, 200 if mode == "exclusive" else 404)
+
+            def bogus():
+                ok, data = ctrl.command("kar_exclusive", "bogus")
+                if ok:
+                    raise Fail("kar_exclusive bogus: ok:true, %r" % data)
+                mode_word(ctrl_ok(ctrl, "kar_exclusive"), mode)
+            runner.run("ctrl_exclusive_bogus", bogus)
+
+            state = {}
+            runner.run("stats_json_shape", t_stats, ctrl, sip, mode, state)
+            runner.run("stats_json_counts", t_stats_counts, state, {
+                "methods.OPTIONS.answered": 3,
+                "methods.NOTIFY.answered": 2,
+                "methods.NOTIFY.rejected": 1,
+                "events.keep-alive": 2,
+                "events.other": 1,
+            })
+            zero = {}
+            for m in ("OPTIONS", "NOTIFY", "other"):
+                for k in COUNTER_KEYS:
+                    zero["methods.%s.%s" % (m, k)] = 0
+            for k in ACCEPTED_EVENTS:
+                zero["events." + k] = 0
+            for k in ("methods.OPTIONS.answered", "methods.NOTIFY.answered",
+                      "methods.NOTIFY.rejected", "events.keep-alive"):
+                del zero[k]
+            runner.run("stats_json_others_zero", t_stats_counts, state,
+                       zero)
+            runner.run("stats_text", t_stats_text, ctrl)
+
+            runner.run("rmmod_restores_stock", t_rmmod, ctrl, sip)
+            runner.run("insmod_again", t_insmod, ctrl, sip, mode)
+
+        ctrl.close()
+        runner.guard = None
+        runner.run("clean_shutdown", t_shutdown, bs)
+    finally:
+        bs.stop()
+        if runner.failed:
+            sys.stdout.flush()
+            print("--- tail of %s ---\n%s\n---"
+                  % (bs.logpath, bs.log_tail()), file=sys.stderr)
+    if mode != "stock":
+        run_second(args, runner, mode)
+    return bs
+
+
+def main():
+    global verbose
+    ap = argparse.ArgumentParser(
+        description="Integration probe of keepalive_responder against "
+                    "the real baresip.")
+    ap.add_argument("--baresip", default="/usr/bin/baresip",
+                    help="baresip executable (default %(default)s)")
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--module", metavar="PATH",
+                       help="the built keepalive_responder.so")
+    which.add_argument("--stock", action="store_true",
+                       help="no module: check stock baresip's answers")
+    ap.add_argument("--mode", choices=("shared", "exclusive"),
+                    default="shared",
+                    help="expectation set for the module (default "
+                         "%(default)s)")
+    ap.add_argument("--conf", action="append", default=[],
+                    metavar="'KEY VALUE'",
+                    help="extra config line (repeatable)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary folder")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    verbose = args.verbose
+
+    # SIGTERM (CTest timeout) unwinds through the finally blocks, which
+    # stop baresip; the summary line is still printed
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    runner = Runner()
+    bs = None
+    if args.module and not os.path.isfile(args.module):
+        runner.fail("module_file", "no such file: %s" % args.module)
+    elif not os.access(args.baresip, os.X_OK):
+        runner.fail("baresip_binary", "not executable: %s" % args.baresip)
+    else:
+        if (args.mode == "exclusive" and args.module and not any(
+                c.split()[:2] == ["keepalive_responder_exclusive", "yes"]
+                for c in args.conf)):
+            print("note: --mode exclusive without --conf "
+                  "'keepalive_responder_exclusive yes'", file=sys.stderr)
+        try:
+            bs = run_all(args, runner)
+        except (KeyboardInterrupt, Interrupted) as e:
+            runner.fail("interrupted", type(e).__name__)
+        except Exception as e:      # a harness bug must not hide as a pass
+            runner.fail("harness", "%s: %s" % (type(e).__name__, e))
+    if bs is not None:
+        bs.cleanup()
+    print("%d passed, %d failed" % (runner.passed, runner.failed),
+          flush=True)
+    return 1 if runner.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
