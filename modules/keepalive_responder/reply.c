@@ -220,28 +220,96 @@ uint64_t kar_reply_totag(const struct kar_replies *r,
 }
 
 
+/* Decimal digits of v, without a formatting pass */
+static int write_u32(struct mbuf *mb, uint32_t v)
+{
+	char buf[10];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+
+	return mbuf_write_mem(mb, (uint8_t *)buf + i, sizeof(buf) - i);
+}
+
+
+/*
+ * Find a Via parameter by name: the span from its ';' up to the next ';'
+ * or the end, value included.  (libre's msg_param_exists() is a regular
+ * expression per call and leaves a value behind.)
+ */
+static bool param_find(const struct pl *params, const char *name,
+		       struct pl *span)
+{
+	size_t nlen = strlen(name);
+	const char *p = params->p, *end = params->p + params->l;
+
+	while (p < end) {
+		const char *start = memchr(p, ';', end - p);
+		const char *n, *next;
+		struct pl cand;
+
+		if (!start)
+			return false;
+
+		for (n = start + 1; n < end && (*n == ' ' || *n == '\t'); ++n)
+			;
+
+		next = memchr(start + 1, ';', end - start - 1);
+		if (!next)
+			next = end;
+
+		cand.p = n;
+		cand.l = nlen;
+
+		if ((size_t)(next - n) >= nlen &&
+		    !pl_strcasecmp(&cand, name) &&
+		    (n + nlen == next || n[nlen] == '=' || n[nlen] == ' ' ||
+		     n[nlen] == '\t')) {
+			span->p = start;
+			span->l = next - start;
+			return true;
+		}
+
+		p = next;
+	}
+
+	return false;
+}
+
+
 /* The top Via gets received/rport as RFC 3261 18.2.1 and RFC 3581 say */
 static int write_top_via(struct mbuf *mb, const struct sip_hdr *hdr,
 			 const struct sip_msg *msg, bool *rportp)
 {
 	struct pl rp;
-	bool rport = false;
+	bool rport;
 	int err;
 
 	err = mbuf_write_pl(mb, &hdr->name);
 	err |= mbuf_write_str(mb, ": ");
 
-	if (!msg_param_exists(&msg->via.params, "rport", &rp)) {
+	rport = param_find(&msg->via.params, "rport", &rp);
+	if (rport) {
 		err |= mbuf_write_pl_skip(mb, &hdr->val, &rp);
-		err |= mbuf_printf(mb, ";rport=%u", sa_port(&msg->src));
-		rport = true;
+		err |= mbuf_write_str(mb, ";rport=");
+		err |= write_u32(mb, sa_port(&msg->src));
 	}
 	else {
 		err |= mbuf_write_pl(mb, &hdr->val);
 	}
 
-	if (rport || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR))
-		err |= mbuf_printf(mb, ";received=%j", &msg->src);
+	if (rport || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR)) {
+		char addr[64];
+
+		if (sa_ntop(&msg->src, addr, sizeof(addr)))
+			return EINVAL;
+
+		err |= mbuf_write_str(mb, ";received=");
+		err |= mbuf_write_str(mb, addr);
+	}
 
 	err |= mbuf_write_str(mb, "\r\n");
 
@@ -273,9 +341,18 @@ static int write_to(struct mbuf *mb, const struct kar_replies *r,
 	err |= mbuf_write_str(mb, ": ");
 	err |= mbuf_write_pl(mb, &hdr->val);
 
-	if (!pl_isset(&msg->to.tag))
-		err |= mbuf_printf(mb, ";tag=%016llx",
-				   (unsigned long long)kar_reply_totag(r, msg));
+	if (!pl_isset(&msg->to.tag)) {
+		static const char hex[] = "0123456789abcdef";
+		uint64_t tag = kar_reply_totag(r, msg);
+		char buf[5 + 16];
+		int i;
+
+		memcpy(buf, ";tag=", 5);
+		for (i = 0; i < 16; i++)
+			buf[5 + i] = hex[(tag >> (60 - 4 * i)) & 0xf];
+
+		err |= mbuf_write_mem(mb, (uint8_t *)buf, sizeof(buf));
+	}
 
 	err |= mbuf_write_str(mb, "\r\n");
 
@@ -306,8 +383,11 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 	if (!mb || !r || !msg || reply <= KAR_R_NONE || reply >= KAR_R_N)
 		return EINVAL;
 
-	err = mbuf_printf(mb, "SIP/2.0 %u %s\r\n",
-			  status[reply].scode, status[reply].reason);
+	err  = mbuf_write_str(mb, "SIP/2.0 ");
+	err |= write_u32(mb, status[reply].scode);
+	err |= mbuf_write_u8(mb, ' ');
+	err |= mbuf_write_str(mb, status[reply].reason);
+	err |= mbuf_write_str(mb, "\r\n");
 
 	for (le = msg->hdrl.head; le && !err; le = le->next) {
 
