@@ -11,12 +11,12 @@
 
 
 static void log_check_sync(const struct sip_msg *msg,
-			   const struct sipevent_event *se, unsigned n)
+			   const struct pl *params, unsigned n)
 {
 	struct pl reboot;
 
 	/* reboot=true asks the device to restart; reported, never done */
-	if (!msg_param_decode(&se->params, "reboot", &reboot) &&
+	if (!msg_param_decode(params, "reboot", &reboot) &&
 	    !pl_strcasecmp(&reboot, "true")) {
 		host_log(HOST_INFO, "keepalive_responder: [check-sync] from"
 			 " %J reboot=true (reported only, not acted on)\n",
@@ -24,7 +24,7 @@ static void log_check_sync(const struct sip_msg *msg,
 	}
 	else {
 		host_log(HOST_INFO, "keepalive_responder: [check-sync] from"
-			 " %J%r\n", &msg->src, &se->params);
+			 " %J%r\n", &msg->src, params);
 	}
 
 	if (n) {
@@ -39,10 +39,10 @@ static enum kar_reply check_sync(const struct kar_actcfg *cfg,
 				 const struct sip_msg *msg)
 {
 	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_EVENT);
-	struct sipevent_event se;
+	struct pl pkg, params;
 	unsigned n = 0;
 
-	if (!hdr || sipevent_event_decode(&se, &hdr->val))
+	if (!hdr || kar_event_parse(&hdr->val, &pkg, &params))
 		return KAR_R_NOTIFY_OK;
 
 	kar_stats_action(st, KAR_A_CHECK_SYNC);
@@ -52,8 +52,8 @@ static enum kar_reply check_sync(const struct kar_actcfg *cfg,
 		kar_stats_action(st, KAR_A_REREGISTER);
 	}
 
-	(void)host_check_sync(host_ua_for(&msg->uri.user), &se.params);
-	log_check_sync(msg, &se, n);
+	(void)host_check_sync(host_ua_for(&msg->uri.user), &params);
+	log_check_sync(msg, &params, n);
 
 	return KAR_R_NOTIFY_OK;
 }

@@ -5,7 +5,15 @@
  * of the few baresip 1.x symbols host.c uses, written from the 1.0.0
  * interface.  host.c includes this only when no real baresip.h is found;
  * inside a baresip source tree the real header wins.
+ *
+ * This is the 1.0 ABI only: baresip 1.1 already numbers enum ua_event
+ * differently (UA_EVENT_MWI_NOTIFY is 4 in 1.0, 6 in 1.1), so a module
+ * built on these declarations is for baresip 1.0.x alone.  Build against
+ * a real baresip.h for any other version.
  */
+
+#ifndef KAR_BARESIP_ABI
+#define KAR_BARESIP_ABI 1	/* host.c: the 1.0 feature set, no checks */
 
 struct ua;
 struct call;
@@ -38,7 +46,11 @@ enum ua_event {
 	UA_EVENT_MWI_NOTIFY,
 };
 
+struct account;
+
 struct sip  *uag_sip(void);
+struct account *ua_account(const struct ua *ua);
+uint32_t account_regint(const struct account *acc);
 struct ua   *uag_find(const struct pl *cuser);
 struct list *uag_list(void);
 struct list *ua_calls(const struct ua *ua);
@@ -93,3 +105,5 @@ struct commands *baresip_commands(void);
 int  cmd_register(struct commands *commands,
 		  const struct cmd *cmdv, size_t cmdc);
 void cmd_unregister(struct commands *commands, const struct cmd *cmdv);
+
+#endif /* KAR_BARESIP_ABI */

@@ -38,6 +38,7 @@ static bool is_space(char c)
 int kar_events_parse(struct kar_events *ev, const char *str)
 {
 	struct kar_events tmp;
+	struct pl item;
 	const char *p;
 
 	if (!ev || !str)
@@ -77,19 +78,22 @@ int kar_events_parse(struct kar_events *ev, const char *str)
 				return EINVAL;
 		}
 
-		if (tmp.n >= KAR_EVENTS_MAX)
-			return E2BIG;
+		item.p = start;
+		item.l = len;
 
-		memcpy(tmp.name[tmp.n], start, len);
-		tmp.name[tmp.n][len] = '\0';
+		/* "other" names the counter of all unlisted packages */
+		if (!pl_strcasecmp(&item, "other"))
+			return EINVAL;
 
 		/* Duplicates would only waste a counter slot */
-		for (i = 0; i < tmp.n; i++) {
-			if (!str_casecmp(tmp.name[i], tmp.name[tmp.n]))
-				break;
+		if (kar_events_find(&tmp, &item) < 0) {
+
+			if (tmp.n >= KAR_EVENTS_MAX)
+				return E2BIG;
+
+			memcpy(tmp.name[tmp.n], start, len);
+			tmp.name[tmp.n++][len] = '\0';
 		}
-		if (i == tmp.n)
-			++tmp.n;
 
 		if (*p == ',') {
 			++p;
@@ -99,6 +103,56 @@ int kar_events_parse(struct kar_events *ev, const char *str)
 	}
 
 	*ev = tmp;
+
+	return 0;
+}
+
+
+/**
+ * Parse an Event header value (RFC 6665 8.2.1, RFC 3261 25.1)
+ *
+ *   Event = event-type *( SEMI event-param )
+ *
+ * The package must be a token right at the start (white space aside),
+ * followed by the end or a parameter.  libre's sipevent_event_decode()
+ * takes a token from anywhere in the value ("Event: ;keep-alive" would
+ * be keep-alive), which is too lenient to answer 200 on.
+ *
+ * @param val    Header value
+ * @param pkg    Package name (output)
+ * @param params Parameters, from the first ';' (output, may be empty)
+ *
+ * @return 0 if success, EBADMSG if the value is not of that form
+ */
+int kar_event_parse(const struct pl *val, struct pl *pkg, struct pl *params)
+{
+	const char *p, *end;
+
+	if (!val || !pkg || !params)
+		return EINVAL;
+
+	p = val->p;
+	end = val->p + val->l;
+
+	while (p < end && is_space(*p))
+		++p;
+
+	pkg->p = p;
+	while (p < end && is_token_char(*p))
+		++p;
+	pkg->l = p - pkg->p;
+
+	if (!pkg->l)
+		return EBADMSG;
+
+	while (p < end && is_space(*p))
+		++p;
+
+	if (p < end && *p != ';')
+		return EBADMSG;
+
+	params->p = p;
+	params->l = end - p;
 
 	return 0;
 }

@@ -226,7 +226,10 @@ bool kar_rate_take(struct kar_rate *r, const struct sa *src, uint64_t now)
 		s->mtokens = r->burst;
 	}
 	else if (now > s->last) {
-		uint64_t add = (now - s->last) * r->rate;
+		/* The bucket holds two seconds' worth: a longer pause
+		   refills it whole (and keeps the product small) */
+		uint64_t ms = now - s->last > 2000 ? 2000 : now - s->last;
+		uint64_t add = ms * r->rate;
 
 		s->mtokens = s->mtokens + add > r->burst ?
 			r->burst : s->mtokens + add;
@@ -484,15 +487,19 @@ int kar_acl_parse(struct kar_acl *acl, const char *str, char *bad,
 
 		err = acl_entry(&tmp, start, end - start);
 		if (err) {
-			if (bad && sz)
-				(void)re_snprintf(bad, sz, "%b", start,
-						  (size_t)(end - start));
+			if (bad && sz) {
+				size_t n = (size_t)(end - start);
+
+				n = n < sz - 1 ? n : sz - 1;
+				memcpy(bad, start, n);
+				bad[n] = '\0';
+			}
 			return err;
 		}
 
 		if (*p == ',' && !*++p) {
 			if (bad && sz)
-				(void)re_snprintf(bad, sz, "%s", "");
+				bad[0] = '\0';
 			return EINVAL;
 		}
 	}

@@ -4,6 +4,23 @@
  * The rest of the module sees only libre and kar.h.  Keeping baresip's
  * API here means one file to adapt per baresip generation, and a decision
  * core that unit tests can run without baresip.
+ *
+ * baresip generations differ in a few calls this file makes.  Which ones
+ * the header at hand has is decided by feature, as KAR_HAVE_* macros:
+ *
+ *   KAR_HAVE_MODULE_EVENT  module_event()            1.1 and later
+ *   KAR_HAVE_UA_EVENT      ua_event()                up to 3.x
+ *   KAR_HAVE_BEVENT_EV     bevent_ua_emit() and
+ *                          enum bevent_ev (BEVENT_*) 4.x
+ *   KAR_HAVE_VLOG          vlog(level, fmt, va_list) up to 3.19
+ *   KAR_HAVE_LOGLV         loglv()/_loglv()          3.20 and later
+ *
+ * The build systems find them by compiling against the header actually
+ * used (cmake/compat.cmake out of tree, the in-tree CMakeLists.txt and
+ * module.mk fragments inside a baresip tree) and pass them together with
+ * KAR_COMPAT_CHECKED.  Without that (a compiler run by hand), they are
+ * derived below from what the preprocessor can see.  The project's own
+ * baresip_abi.h declares the baresip 1.0 ABI and nothing else.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +38,51 @@
 #include "baresip_abi.h"
 #endif
 #include "kar.h"
+
+
+/* libre 3.10 and later have only RE_ARRAY_SIZE */
+#if !defined(ARRAY_SIZE) && defined(RE_ARRAY_SIZE)
+#define ARRAY_SIZE RE_ARRAY_SIZE
+#endif
+
+
+#if defined(KAR_BARESIP_ABI)
+/* The project's own declarations: exactly the baresip 1.0 ABI, whatever
+   the build system found (a 1.0-built module must not guess newer
+   symbols; the Debian package pins baresip-core to 1.0.x) */
+#undef KAR_HAVE_MODULE_EVENT
+#undef KAR_HAVE_BEVENT_EV
+#undef KAR_HAVE_LOGLV
+#undef KAR_HAVE_UA_EVENT
+#undef KAR_HAVE_VLOG
+#define KAR_HAVE_UA_EVENT 1
+#define KAR_HAVE_VLOG 1
+#elif !defined(KAR_COMPAT_CHECKED)
+/* A real baresip.h but no feature checks: what the preprocessor sees.
+   loglv is a macro from 3.20 on; a baresip tree's own build defines
+   VER_MAJOR/VER_MINOR (empty in some make-based 1.x trees: "+ 0") */
+#if defined(loglv)
+#define KAR_HAVE_LOGLV 1
+#else
+#define KAR_HAVE_VLOG 1
+#endif
+#if defined(VER_MAJOR) && (VER_MAJOR + 0) >= 4
+#define KAR_HAVE_BEVENT_EV 1
+#else
+#define KAR_HAVE_UA_EVENT 1
+#endif
+#if defined(VER_MAJOR) && ((VER_MAJOR + 0) >= 2 || \
+	((VER_MAJOR + 0) == 1 && (VER_MINOR + 0) >= 1))
+#define KAR_HAVE_MODULE_EVENT 1
+#endif
+#endif
+
+#if !defined(KAR_HAVE_UA_EVENT) && !defined(KAR_HAVE_BEVENT_EV)
+#error "baresip.h has neither ua_event() nor bevent_ua_emit()"
+#endif
+#if !defined(KAR_HAVE_VLOG) && !defined(KAR_HAVE_LOGLV)
+#error "baresip.h has neither vlog() nor loglv()"
+#endif
 
 
 static const struct kar_cmds *kar_cmds;
@@ -148,7 +210,12 @@ struct ua *host_ua_for(const struct pl *user)
    formats it into a 256-byte buffer: a longer body is cut.) */
 void host_mwi(struct ua *ua, const struct pl *body)
 {
+#if defined(KAR_HAVE_UA_EVENT)
 	ua_event(ua, UA_EVENT_MWI_NOTIFY, NULL, "%r", body);
+#else
+	/* 4.x: what its mwi module emits */
+	(void)bevent_ua_emit(BEVENT_MWI_NOTIFY, ua, "%r", body);
+#endif
 }
 
 
@@ -188,7 +255,14 @@ unsigned host_reregister_all(void)
 	unsigned n = 0;
 
 	for (le = ual ? ual->head : NULL; le; le = le->next) {
-		if (!ua_register(le->data))
+
+		struct ua *ua = le->data;
+
+		/* regint 0: the account does not register at all */
+		if (!account_regint(ua_account(ua)))
+			continue;
+
+		if (!ua_register(ua))
 			++n;
 	}
 
@@ -232,8 +306,13 @@ int host_call_talk(struct ua *ua)
 		return ENOENT;
 
 	call = find_call(ua, CALL_STATE_INCOMING, false);
-	if (call)
-		return ua_answer(ua, call, VIDMODE_ON);
+	if (call) {
+		/* A call answered already stays incoming until its ACK;
+		   answering it again fails, and there is nothing to do */
+		int err = ua_answer(ua, call, VIDMODE_ON);
+
+		return err == EINVAL ? ENOENT : err;
+	}
 
 	call = find_call(ua, CALL_STATE_ESTABLISHED, true);
 	if (call)
@@ -267,12 +346,31 @@ int host_call_hold(struct ua *ua)
 
 void host_log(int level, const char *fmt, ...)
 {
+	enum log_level lvl = level == HOST_WARN ? LEVEL_WARN :
+		level == HOST_INFO ? LEVEL_INFO : LEVEL_DEBUG;
 	va_list ap;
+#if defined(KAR_HAVE_VLOG)
 
 	va_start(ap, fmt);
-	vlog(level == HOST_WARN ? LEVEL_WARN :
-	     level == HOST_INFO ? LEVEL_INFO : LEVEL_DEBUG, fmt, ap);
+	vlog(lvl, fmt, ap);
 	va_end(ap);
+#else
+	/* 3.20 and later log only through a variadic call: format here.
+	   _loglv(false, ...) directly: the callers' arguments are plain,
+	   not RE_VA_ARGS-typed, and without HAVE_RE_ARG (C99) baresip's
+	   loglv macro drops the "safe" argument */
+	char *msg = NULL;
+	int err;
+
+	va_start(ap, fmt);
+	err = re_vsdprintf(&msg, fmt, ap);
+	va_end(ap);
+
+	if (!err)
+		_loglv(false, lvl, "%s", msg);
+
+	mem_deref(msg);
+#endif
 }
 
 

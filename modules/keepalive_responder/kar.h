@@ -28,6 +28,7 @@ int  kar_events_parse(struct kar_events *ev, const char *str);
 int  kar_events_find(const struct kar_events *ev, const struct pl *pkg);
 int  kar_events_print(struct re_printf *pf, const struct kar_events *ev);
 int  kar_events_add(struct kar_events *ev, const char *name);
+int  kar_event_parse(const struct pl *val, struct pl *pkg, struct pl *params);
 
 /** Packages with a handling of their own */
 enum kar_pkg {
@@ -145,7 +146,8 @@ uint64_t kar_reply_totag(const struct kar_replies *r,
 void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
 		      uint16_t *scode, const char **reason);
 int  kar_reply_send(struct kar_replies *r, struct sip *sip,
-		    const struct sip_msg *msg, enum kar_reply reply);
+		    const struct sip_msg *msg, enum kar_reply reply,
+		    bool stateful);
 
 
 /*

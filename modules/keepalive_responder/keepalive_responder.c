@@ -98,12 +98,12 @@ static void log_request(const struct sip_msg *msg,
 
 
 static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
-		   enum kar_reply reply)
+		   enum kar_reply reply, bool stateful)
 {
 	uint16_t scode;
 	int err;
 
-	err = kar_reply_send(kar.replies, host_sip(), msg, reply);
+	err = kar_reply_send(kar.replies, host_sip(), msg, reply, stateful);
 	if (err) {
 		host_log(HOST_WARN, "keepalive_responder: reply to %r"
 			 " from %J failed (%m)\n", &msg->met, &msg->src, err);
@@ -125,6 +125,7 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 {
 	struct kar_verdict v;
 	enum kar_reply reply;
+	bool stateful;
 	(void)arg;
 
 	kar_policy_decide(&v, &kar.pol, msg);
@@ -153,12 +154,16 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	reply = v.reply;
-	if (reply == KAR_R_NOTIFY_OK)
-		reply = kar_action_run(&kar.act, &kar.stats, kar.pkg[v.pkg],
-				       msg);
+	stateful = false;
+	if (reply == KAR_R_NOTIFY_OK) {
+		enum kar_pkg pkg = kar.pkg[v.pkg];
+
+		reply = kar_action_run(&kar.act, &kar.stats, pkg, msg);
+		stateful = pkg != KAR_PKG_KEEPALIVE && pkg != KAR_PKG_OTHER;
+	}
 
 	log_request(msg, &v, reply);
-	answer(msg, &v, reply);
+	answer(msg, &v, reply, stateful);
 
 	return true;
 }
@@ -193,7 +198,7 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 	if (v.reply == KAR_R_NONE)
 		return false;
 
-	(void)kar_reply_send(kar.replies, host_sip(), msg, v.reply);
+	(void)kar_reply_send(kar.replies, host_sip(), msg, v.reply, false);
 
 	/* The head listener counted it as passed */
 	kar_stats_move(&kar.stats, v.meth, KAR_C_PASSED, KAR_C_REJECTED);

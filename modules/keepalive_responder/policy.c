@@ -70,7 +70,7 @@ static void decide_notify(struct kar_verdict *v,
 			  const struct sip_msg *msg)
 {
 	const struct sip_hdr *hdr;
-	struct sipevent_event se;
+	struct pl pkg, params;
 
 	/* Out of dialog, the core answers 481, 400 or 489: never 2xx */
 	v->stock_bad = true;
@@ -82,14 +82,14 @@ static void decide_notify(struct kar_verdict *v,
 		return;
 	}
 
-	if (sipevent_event_decode(&se, &hdr->val)) {
+	if (kar_event_parse(&hdr->val, &pkg, &params)) {
 		if (pol->exclusive)
 			v->reply = KAR_R_EVENT_SYNTAX;
 		return;
 	}
 
 	v->has_pkg = true;
-	v->pkg = kar_events_find(pol->events, &se.event);
+	v->pkg = kar_events_find(pol->events, &pkg);
 	v->reply = v->pkg >= 0 ? KAR_R_NOTIFY_OK : KAR_R_BAD_EVENT;
 }
 

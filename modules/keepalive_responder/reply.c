@@ -437,28 +437,43 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 
 
 /**
- * Send the module's answer to a request, statelessly
+ * Send the module's answer to a request
  *
- * @param r     Reply set
- * @param sip   SIP stack
- * @param msg   SIP request
- * @param reply Which answer
+ * Probes are answered statelessly.  A request whose handling did
+ * something (an MWI event, a re-registration, an answered call) is
+ * answered through a libre server transaction instead: its
+ * retransmissions must get the same answer without doing it again, and
+ * such requests are rare enough for a transaction to cost nothing.
+ *
+ * @param r        Reply set
+ * @param sip      SIP stack
+ * @param msg      SIP request
+ * @param reply    Which answer
+ * @param stateful Answer through a server transaction
  *
  * @return 0 if success, otherwise errorcode
  */
 int kar_reply_send(struct kar_replies *r, struct sip *sip,
-		   const struct sip_msg *msg, enum kar_reply reply)
+		   const struct sip_msg *msg, enum kar_reply reply,
+		   bool stateful)
 {
 	struct sa dst;
 	bool rport;
 	int err;
 
-	if (!r || !sip || !msg)
+	if (!r || !sip || !msg || reply <= KAR_R_NONE || reply >= KAR_R_N)
 		return EINVAL;
 
 	/* Never answer an ACK (RFC 3261 17.2.1) */
 	if (!pl_strcmp(&msg->met, "ACK"))
 		return 0;
+
+	if (stateful) {
+		return sip_treplyf(NULL, NULL, sip, msg, false,
+				   status[reply].scode, status[reply].reason,
+				   "%sContent-Length: 0\r\n\r\n",
+				   r->hdrs[reply] ? r->hdrs[reply] : "");
+	}
 
 	/* The transport may keep a reference while a TCP connection is
 	   not writable yet; then the buffer is theirs and we take a new
