@@ -1,0 +1,1016 @@
+/**
+ * @file test_reply.c  keepalive_responder unit tests -- stateless replies
+ *
+ * Each answer is encoded for a decoded request and then read back with
+ * libre's own decoder, as the prober's stack would read it.
+ */
+#include <string.h>
+#include <re.h>
+#include <CUnit/CUnit.h>
+#include "kar.h"
+#include "unit.h"
+
+
+static const uint64_t secret = 0x0123456789abcdefULL;
+
+static struct kar_events events;
+static struct kar_replies *rep;
+
+
+static int init(void)
+{
+	int err;
+
+	err = kar_events_parse(&events, UNIT_EVENTS);
+	if (err)
+		return err;
+
+	return kar_replies_alloc(&rep, &events, secret);
+}
+
+
+static int cleanup(void)
+{
+	rep = mem_deref(rep);
+
+	return 0;
+}
+
+
+/*
+ * Encode an answer and decode it again
+ *
+ * @param respp Decoded response
+ * @param textp The response as a C string (optional)
+ */
+static int answer(struct sip_msg **respp, char **textp,
+		  const struct kar_replies *r, const struct sip_msg *req,
+		  enum kar_reply reply, bool *rport)
+{
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(512);
+	if (!mb)
+		return ENOMEM;
+
+	err = kar_reply_encode(mb, r, req, reply, rport);
+	if (err)
+		goto out;
+
+	mb->pos = 0;
+	if (textp) {
+		err = mbuf_strdup(mb, textp, mb->end);
+		if (err)
+			goto out;
+		mb->pos = 0;
+	}
+
+	err = sip_msg_decode(respp, mb);
+
+ out:
+	mem_deref(mb);
+
+	return err;
+}
+
+
+/* A request whose identifying fields the test chooses */
+static int request(struct sip_msg **msgp, const char *met,
+		   const char *branch, const char *callid, uint32_t cseq,
+		   const char *fromtag)
+{
+	char *text = NULL;
+	int err;
+
+	err = re_sdprintf(&text,
+			  "%s sip:192.0.2.1:5060 SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s\r\n"
+			  "Max-Forwards: 70\r\n"
+			  "From: <sip:prober@192.0.2.10>;tag=%s\r\n"
+			  "To: <sip:192.0.2.1:5060>\r\n"
+			  "Call-ID: %s\r\n"
+			  "CSeq: %u %s\r\n"
+			  "Content-Length: 0\r\n"
+			  "\r\n",
+			  met, branch, fromtag, callid, cseq, met);
+	if (err)
+		return err;
+
+	err = unit_decode(msgp, text);
+	mem_deref(text);
+
+	return err;
+}
+
+
+/* The full value of the first header line with this id */
+static const struct pl *line_of(const struct sip_msg *msg,
+				enum sip_hdrid id)
+{
+	struct le *le;
+
+	for (le = msg->hdrl.head; le; le = le->next) {
+
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id == id)
+			return &hdr->val;
+	}
+
+	return NULL;
+}
+
+
+/* The To tag of the answer to req */
+static int totag_of(struct pl *tag, struct sip_msg **respp,
+		    const struct kar_replies *r, const struct sip_msg *req)
+{
+	int err;
+
+	err = answer(respp, NULL, r, req, KAR_R_OPTIONS_OK, NULL);
+	if (err)
+		return err;
+
+	*tag = (*respp)->to.tag;
+
+	return pl_isset(tag) ? 0 : ENOENT;
+}
+
+
+static void test_status(void)
+{
+	uint16_t scode = 1;
+	const char *reason = "x";
+
+	kar_reply_status(rep, KAR_R_NONE, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 0);
+	CU_ASSERT_PTR_NULL(reason);
+
+	kar_reply_status(rep, KAR_R_OPTIONS_OK, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 200);
+	CU_ASSERT_STRING_EQUAL(reason, "OK");
+
+	kar_reply_status(rep, KAR_R_NOTIFY_OK, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 200);
+	CU_ASSERT_STRING_EQUAL(reason, "OK");
+
+	kar_reply_status(rep, KAR_R_BAD_EVENT, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 489);
+	CU_ASSERT_STRING_EQUAL(reason, "Bad Event");
+
+	/* SPEC: 400 whose reason names the header */
+	kar_reply_status(rep, KAR_R_NO_EVENT, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 400);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "Event"));
+
+	kar_reply_status(rep, KAR_R_EVENT_SYNTAX, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 400);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "Event"));
+
+	kar_reply_status(rep, KAR_R_NOT_ALLOWED, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 405);
+	CU_ASSERT_STRING_EQUAL(reason, "Method Not Allowed");
+
+	/* SPEC: a malformed message-summary body gets 400 instead of 200 */
+	kar_reply_status(rep, KAR_R_BAD_SUMMARY, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 400);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "message-summary"));
+
+	/* SPEC: talk/hold with nothing to act on */
+	kar_reply_status(rep, KAR_R_NO_CALL, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 481);
+	CU_ASSERT_PTR_NOT_NULL(reason);
+
+	kar_reply_status(rep, KAR_R_FAILED, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 500);
+	CU_ASSERT_PTR_NOT_NULL(reason);
+
+	/* Out of range is "no answer", not a read past the table */
+	scode = 1;
+	kar_reply_status(rep, KAR_R_N, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 0);
+	CU_ASSERT_PTR_NULL(reason);
+
+	scode = 1;
+	kar_reply_status(NULL, (enum kar_reply)-1, &scode, NULL);
+	CU_ASSERT_EQUAL(scode, 0);
+
+	/* Both outputs are optional */
+	kar_reply_status(rep, KAR_R_OPTIONS_OK, NULL, NULL);
+}
+
+
+/* Every kind decodes as a valid response with its own status line */
+static void test_kinds(void)
+{
+	struct sip_msg *req = NULL;
+	int reply;
+
+	CU_ASSERT_EQUAL_FATAL(request(&req, "NOTIFY", "z9hG4bK-k", "kinds-1",
+				      42, "ft"), 0);
+
+	for (reply = KAR_R_NONE + 1; reply < KAR_R_N; reply++) {
+
+		struct sip_msg *resp = NULL;
+		char *text = NULL;
+		const char *reason = NULL;
+		uint16_t scode = 0;
+		const struct sip_hdr *hdr;
+		int err;
+
+		err = answer(&resp, &text, rep, req, (enum kar_reply)reply,
+			     NULL);
+		CU_ASSERT_EQUAL(err, 0);
+		if (err)
+			continue;
+
+		kar_reply_status(rep, (enum kar_reply)reply, &scode,
+				 &reason);
+
+		CU_ASSERT_FALSE(resp->req);
+		CU_ASSERT_TRUE(unit_pl_eq(&resp->ver, "SIP/2.0"));
+		CU_ASSERT_EQUAL(resp->scode, scode);
+		CU_ASSERT_TRUE(unit_pl_eq(&resp->reason, reason));
+		CU_ASSERT_EQUAL(resp->cseq.num, 42);
+		CU_ASSERT_TRUE(unit_pl_eq(&resp->cseq.met, "NOTIFY"));
+		CU_ASSERT_TRUE(pl_isset(&resp->to.tag));
+
+		/* Exactly one Content-Length, zero, and no body */
+		hdr = sip_msg_hdr(resp, SIP_HDR_CONTENT_LENGTH);
+		CU_ASSERT_PTR_NOT_NULL(hdr);
+		CU_ASSERT_EQUAL(sip_msg_hdr_count(resp,
+					SIP_HDR_CONTENT_LENGTH), 1);
+		CU_ASSERT_TRUE(hdr && unit_pl_eq(&hdr->val, "0"));
+		CU_ASSERT_EQUAL(mbuf_get_left(resp->mb), 0);
+		CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE));
+
+		/* Every line ends in CRLF, and the head in an empty line */
+		CU_ASSERT_EQUAL(unit_count(text, "\n"),
+				unit_count(text, "\r\n"));
+		CU_ASSERT_EQUAL(unit_count(text, "\r\n\r\n"), 1);
+		CU_ASSERT_EQUAL(strcmp(text + strlen(text) - 4, "\r\n\r\n"),
+				0);
+
+		/* Nothing of the request's own headers leaks through */
+		CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_MAX_FORWARDS));
+
+		mem_deref(text);
+		mem_deref(resp);
+	}
+
+	mem_deref(req);
+}
+
+
+/* RFC 3261 11.2: the capabilities, no body, no media */
+static void test_options_ok(void)
+{
+	static const char *methods[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "NOTIFY",
+		"SUBSCRIBE", "INFO", "MESSAGE", "REFER",
+	};
+	struct sip_msg *req = NULL, *resp = NULL;
+	const struct pl *val;
+	char *text = NULL;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS", "sip:192.0.2.1",
+					   NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
+				     KAR_R_OPTIONS_OK, NULL), 0);
+
+	CU_ASSERT_EQUAL(resp->scode, 200);
+
+	for (i = 0; i < ARRAY_SIZE(methods); i++)
+		CU_ASSERT_TRUE(sip_msg_hdr_has_value(resp, SIP_HDR_ALLOW,
+						     methods[i]));
+	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_ALLOW),
+			ARRAY_SIZE(methods));
+
+	CU_ASSERT_TRUE(sip_msg_hdr_has_value(resp, SIP_HDR_ACCEPT,
+					     "application/sdp"));
+	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(resp, SIP_HDR_ACCEPT_ENCODING));
+	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(resp, SIP_HDR_ACCEPT_LANGUAGE));
+	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(resp, SIP_HDR_SUPPORTED));
+
+	/* All configured packages, in order, in one header */
+	val = line_of(resp, SIP_HDR_ALLOW_EVENTS);
+	CU_ASSERT_TRUE(unit_pl_eq(val,
+				  "keep-alive, check-sync, message-summary"));
+	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_ALLOW_EVENTS), 3);
+
+	CU_ASSERT_EQUAL(mbuf_get_left(resp->mb), 0);
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTACT));
+	CU_ASSERT_PTR_NULL(strstr(text, "v=0"));
+
+	mem_deref(text);
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+static void test_notify_ok(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
+					   NULL, "Event: keep-alive\r\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_NOTIFY_OK,
+				     NULL), 0);
+
+	CU_ASSERT_EQUAL(resp->scode, 200);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->reason, "OK"));
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->cseq.met, "NOTIFY"));
+	CU_ASSERT_TRUE(pl_isset(&resp->to.tag));
+
+	/* The capability block is for OPTIONS only */
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_ALLOW));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_EVENT));
+
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+/* RFC 6665 8.2.2: 489 says which packages would have been accepted */
+static void test_bad_event(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
+					   NULL, "Event: presence\r\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_BAD_EVENT,
+				     NULL), 0);
+
+	CU_ASSERT_EQUAL(resp->scode, 489);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->reason, "Bad Event"));
+	CU_ASSERT_TRUE(unit_pl_eq(line_of(resp, SIP_HDR_ALLOW_EVENTS),
+				  "keep-alive, check-sync, message-summary"));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_ALLOW));
+
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+static void test_no_event(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
+					   NULL, NULL), 0);
+
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_NO_EVENT,
+				     NULL), 0);
+	CU_ASSERT_EQUAL(resp->scode, 400);
+	CU_ASSERT_EQUAL(re_regex(resp->reason.p, resp->reason.l, "Event"),
+			0);
+	resp = mem_deref(resp);
+
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+				     KAR_R_EVENT_SYNTAX, NULL), 0);
+	CU_ASSERT_EQUAL(resp->scode, 400);
+	CU_ASSERT_EQUAL(re_regex(resp->reason.p, resp->reason.l, "Event"),
+			0);
+
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+/* RFC 3261 21.4.6: 405 lists what is allowed, not the refused method */
+static void test_not_allowed(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(request(&req, "PUBLISH", "z9hG4bK-p", "na-1",
+				      1, "ft"), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+				     KAR_R_NOT_ALLOWED, NULL), 0);
+
+	CU_ASSERT_EQUAL(resp->scode, 405);
+	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_ALLOW), 10);
+	CU_ASSERT_TRUE(sip_msg_hdr_has_value(resp, SIP_HDR_ALLOW, "INVITE"));
+	CU_ASSERT_TRUE(sip_msg_hdr_has_value(resp, SIP_HDR_ALLOW, "REFER"));
+	CU_ASSERT_FALSE(sip_msg_hdr_has_value(resp, SIP_HDR_ALLOW,
+					      "PUBLISH"));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_ALLOW_EVENTS));
+	mem_deref(resp);
+	mem_deref(req);
+
+	/* A method of the list itself is left out of it */
+	CU_ASSERT_EQUAL_FATAL(request(&req, "MESSAGE", "z9hG4bK-m", "na-2",
+				      1, "ft"), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+				     KAR_R_NOT_ALLOWED, NULL), 0);
+
+	CU_ASSERT_EQUAL(resp->scode, 405);
+	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_ALLOW), 9);
+	CU_ASSERT_FALSE(sip_msg_hdr_has_value(resp, SIP_HDR_ALLOW,
+					      "MESSAGE"));
+	CU_ASSERT_TRUE(sip_msg_hdr_has_value(resp, SIP_HDR_ALLOW, "INFO"));
+	CU_ASSERT_TRUE(sip_msg_hdr_has_value(resp, SIP_HDR_ALLOW,
+					     "OPTIONS"));
+	mem_deref(resp);
+	mem_deref(req);
+
+	/* First and last of the list, so no stray separator is left */
+	CU_ASSERT_EQUAL_FATAL(request(&req, "INVITE", "z9hG4bK-i", "na-3",
+				      1, "ft"), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+				     KAR_R_NOT_ALLOWED, NULL), 0);
+	CU_ASSERT_TRUE(unit_pl_eq(line_of(resp, SIP_HDR_ALLOW),
+				  "ACK, BYE, CANCEL, OPTIONS, NOTIFY,"
+				  " SUBSCRIBE, INFO, MESSAGE, REFER"));
+	mem_deref(resp);
+	mem_deref(req);
+
+	CU_ASSERT_EQUAL_FATAL(request(&req, "REFER", "z9hG4bK-r", "na-4",
+				      1, "ft"), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+				     KAR_R_NOT_ALLOWED, NULL), 0);
+	CU_ASSERT_TRUE(unit_pl_eq(line_of(resp, SIP_HDR_ALLOW),
+				  "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY,"
+				  " SUBSCRIBE, INFO, MESSAGE"));
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+/* Allow-Events needs at least one package (RFC 6665 8.2.2) */
+static void test_empty_events(void)
+{
+	struct kar_events none;
+	struct kar_replies *r = NULL;
+	struct sip_msg *req = NULL, *resp = NULL;
+	char *text = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(kar_events_parse(&none, ""), 0);
+	CU_ASSERT_EQUAL_FATAL(kar_replies_alloc(&r, &none, secret), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS", "sip:192.0.2.1",
+					   NULL, NULL), 0);
+
+	CU_ASSERT_EQUAL(answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
+			       NULL), 0);
+	CU_ASSERT_TRUE(resp && resp->scode == 200);
+	CU_ASSERT_PTR_NULL(resp ? sip_msg_hdr(resp, SIP_HDR_ALLOW_EVENTS) :
+			   NULL);
+	CU_ASSERT_PTR_NULL(text ? strstr(text, "Allow-Events") : NULL);
+	CU_ASSERT_TRUE(resp && sip_msg_hdr(resp, SIP_HDR_ALLOW) != NULL);
+	resp = mem_deref(resp);
+	text = mem_deref(text);
+
+	CU_ASSERT_EQUAL(answer(&resp, &text, r, req, KAR_R_BAD_EVENT, NULL),
+			0);
+	CU_ASSERT_TRUE(resp && resp->scode == 489);
+	CU_ASSERT_PTR_NULL(text ? strstr(text, "Allow-Events") : NULL);
+	resp = mem_deref(resp);
+	text = mem_deref(text);
+	r = mem_deref(r);
+
+	/* No list at all is the same as an empty one */
+	CU_ASSERT_EQUAL_FATAL(kar_replies_alloc(&r, NULL, secret), 0);
+	CU_ASSERT_EQUAL(answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
+			       NULL), 0);
+	CU_ASSERT_PTR_NULL(text ? strstr(text, "Allow-Events") : NULL);
+
+	mem_deref(resp);
+	mem_deref(text);
+	mem_deref(r);
+	mem_deref(req);
+}
+
+
+/*
+ * RFC 3261 8.2.7 and SPEC: a retransmission gets the same answer, a new
+ * request another To tag
+ */
+static void test_totag(void)
+{
+	static const struct {
+		const char *met, *branch, *callid, *fromtag;
+		uint32_t cseq;
+	} other[] = {
+		{"OPTIONS", "z9hG4bK-t2", "totag-1", "ft", 1},
+		{"OPTIONS", "z9hG4bK-t1", "totag-2", "ft", 1},
+		{"OPTIONS", "z9hG4bK-t1", "totag-1", "fu", 1},
+		{"OPTIONS", "z9hG4bK-t1", "totag-1", "ft", 2},
+		{"NOTIFY",  "z9hG4bK-t1", "totag-1", "ft", 1},
+	};
+	struct sip_msg *req1 = NULL, *req2 = NULL;
+	struct sip_msg *resp1 = NULL, *resp2 = NULL;
+	struct kar_replies *r2 = NULL;
+	char *text1 = NULL, *text2 = NULL;
+	char expect[32];
+	struct pl tag1, tag2;
+	size_t i;
+
+	/* Two receptions of the same bytes */
+	CU_ASSERT_EQUAL_FATAL(request(&req1, "OPTIONS", "z9hG4bK-t1",
+				      "totag-1", 1, "ft"), 0);
+	CU_ASSERT_EQUAL_FATAL(request(&req2, "OPTIONS", "z9hG4bK-t1",
+				      "totag-1", 1, "ft"), 0);
+
+	CU_ASSERT_EQUAL_FATAL(answer(&resp1, &text1, rep, req1,
+				     KAR_R_OPTIONS_OK, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp2, &text2, rep, req2,
+				     KAR_R_OPTIONS_OK, NULL), 0);
+
+	CU_ASSERT_TRUE(pl_isset(&resp1->to.tag));
+	CU_ASSERT_EQUAL(pl_cmp(&resp1->to.tag, &resp2->to.tag), 0);
+	CU_ASSERT_STRING_EQUAL(text1, text2);
+
+	/* 64 bits in hex, and what kar_reply_totag() says */
+	(void)re_snprintf(expect, sizeof(expect), "%016llx",
+			  (unsigned long long)kar_reply_totag(rep, req1));
+	CU_ASSERT_TRUE(unit_pl_eq(&resp1->to.tag, expect));
+	CU_ASSERT_EQUAL(resp1->to.tag.l, 16);
+
+	tag1 = resp1->to.tag;
+
+	for (i = 0; i < ARRAY_SIZE(other); i++) {
+
+		struct sip_msg *req = NULL, *resp = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(request(&req, other[i].met,
+					      other[i].branch,
+					      other[i].callid,
+					      other[i].cseq,
+					      other[i].fromtag), 0);
+
+		CU_ASSERT_EQUAL(totag_of(&tag2, &resp, rep, req), 0);
+		CU_ASSERT_NOT_EQUAL(pl_cmp(&tag1, &tag2), 0);
+
+		mem_deref(resp);
+		mem_deref(req);
+	}
+
+	/* Another key, another tag: tags cannot be predicted outside */
+	CU_ASSERT_EQUAL_FATAL(kar_replies_alloc(&r2, &events, ~secret), 0);
+	CU_ASSERT_NOT_EQUAL(kar_reply_totag(r2, req1),
+			    kar_reply_totag(rep, req1));
+	CU_ASSERT_EQUAL(kar_reply_totag(rep, req1),
+			kar_reply_totag(rep, req2));
+
+	/* Not random per call: the same request, the same tag */
+	CU_ASSERT_EQUAL(kar_reply_totag(rep, req1),
+			kar_reply_totag(rep, req1));
+
+	mem_deref(r2);
+	mem_deref(text1);
+	mem_deref(text2);
+	mem_deref(resp1);
+	mem_deref(resp2);
+	mem_deref(req1);
+	mem_deref(req2);
+}
+
+
+/* A To that has a tag already keeps it and gets no second one */
+static void test_totag_kept(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
+					   "dlg-7", "Event: x\r\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+				     KAR_R_NOT_ALLOWED, NULL), 0);
+
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->to.tag, "dlg-7"));
+	CU_ASSERT_EQUAL(pl_cmp(&resp->to.val, &req->to.val), 0);
+
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+/* RFC 3581: ;rport asks for the source port, and brings received */
+static void test_via_rport(void)
+{
+	static const struct {
+		const char *via;
+		const char *sentby;
+	} rows[] = {
+		{"SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK-r1",
+		 "10.0.0.5:5060"},
+		{"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-r1;rport",
+		 "10.0.0.5:5060"},
+		{"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-r1 ; rport",
+		 "10.0.0.5:5060"},
+		{"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-r1;RPort",
+		 "10.0.0.5:5060"},
+		/* a value already there is replaced, not left behind */
+		{"SIP/2.0/UDP 10.0.0.5:5060;rport=1234;branch=z9hG4bK-r1",
+		 "10.0.0.5:5060"},
+		{"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-r1;rport=1",
+		 "10.0.0.5:5060"},
+		/* RFC 3581 4: received even where the address matches */
+		{"SIP/2.0/UDP 192.0.2.77:5060;branch=z9hG4bK-r1;rport",
+		 "192.0.2.77:5060"},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+
+		struct sip_msg *req = NULL, *resp = NULL;
+		char *text = NULL, *req_text = NULL;
+		struct pl val;
+		bool rport = false;
+
+		CU_ASSERT_EQUAL_FATAL(re_sdprintf(&req_text,
+			"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+			"Via: %s\r\n"
+			"From: <sip:p@10.0.0.5>;tag=f\r\n"
+			"To: <sip:192.0.2.1>\r\n"
+			"Call-ID: rport-1\r\n"
+			"CSeq: 1 OPTIONS\r\n"
+			"\r\n", rows[i].via), 0);
+		CU_ASSERT_EQUAL_FATAL(unit_decode(&req, req_text), 0);
+		mem_deref(req_text);
+
+		/* What the transport would have filled in */
+		CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, "192.0.2.77",
+						 40000), 0);
+
+		CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
+					     KAR_R_OPTIONS_OK, &rport), 0);
+
+		CU_ASSERT_TRUE(rport);
+		CU_ASSERT_TRUE(unit_pl_eq(&resp->via.branch, "z9hG4bK-r1"));
+		CU_ASSERT_TRUE(unit_pl_eq(&resp->via.sentby, rows[i].sentby));
+
+		CU_ASSERT_EQUAL(msg_param_decode(&resp->via.params, "rport",
+						 &val), 0);
+		CU_ASSERT_TRUE(unit_pl_eq(&val, "40000"));
+		CU_ASSERT_EQUAL(msg_param_decode(&resp->via.params,
+						 "received", &val), 0);
+		CU_ASSERT_TRUE(unit_pl_eq(&val, "192.0.2.77"));
+
+		/* The request's rport is replaced, not kept beside the new */
+		CU_ASSERT_EQUAL(unit_count(text, ";rport="), 1);
+		CU_ASSERT_EQUAL(unit_count(text, ";rport"), 1);
+		CU_ASSERT_EQUAL(unit_count(text, ";RPort"), 0);
+		CU_ASSERT_EQUAL(unit_count(text, "received="), 1);
+		CU_ASSERT_EQUAL(unit_count(text, "=1234"), 0);
+
+		mem_deref(text);
+		mem_deref(resp);
+		mem_deref(req);
+	}
+}
+
+
+/* Parameters that merely start with "rport" are not rport */
+static void test_via_not_rport(void)
+{
+	static const char *vias[] = {
+		"SIP/2.0/UDP 10.0.0.5:5060;rportx;branch=z9hG4bK-n1",
+		"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-n1;x-rport=2",
+		"SIP/2.0/UDP 10.0.0.5:5060;branch=rport",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(vias); i++) {
+
+		struct sip_msg *req = NULL, *resp = NULL;
+		char *req_text = NULL;
+		const struct sip_hdr *via;
+		bool rport = true;
+
+		CU_ASSERT_EQUAL_FATAL(re_sdprintf(&req_text,
+			"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+			"Via: %s\r\n"
+			"From: <sip:p@10.0.0.5>;tag=f\r\n"
+			"To: <sip:192.0.2.1>\r\n"
+			"Call-ID: notrp-1\r\n"
+			"CSeq: 1 OPTIONS\r\n"
+			"\r\n", vias[i]), 0);
+		CU_ASSERT_EQUAL_FATAL(unit_decode(&req, req_text), 0);
+		mem_deref(req_text);
+
+		CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, "10.0.0.5",
+						 5060), 0);
+		CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+					     KAR_R_OPTIONS_OK, &rport), 0);
+
+		/* Same address, no rport: the Via comes back unchanged */
+		CU_ASSERT_FALSE(rport);
+		via = sip_msg_hdr(resp, SIP_HDR_VIA);
+		CU_ASSERT_TRUE(via && unit_pl_eq(&via->val, vias[i]));
+
+		mem_deref(resp);
+		mem_deref(req);
+	}
+}
+
+
+/* RFC 3261 18.2.1: received only where the source differs */
+static void test_via_received(void)
+{
+	static const struct {
+		const char *via;
+		const char *src;
+		const char *received;     /* NULL: none expected */
+	} rows[] = {
+		{"SIP/2.0/UDP 192.0.2.77:5060;branch=z9hG4bK-v1",
+		 "192.0.2.77", NULL},
+		{"SIP/2.0/UDP 192.0.2.77;branch=z9hG4bK-v1",
+		 "192.0.2.77", NULL},
+		{"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-v1",
+		 "192.0.2.77", "192.0.2.77"},
+		{"SIP/2.0/TCP pbx.example.com;branch=z9hG4bK-v1",
+		 "192.0.2.77", "192.0.2.77"},
+		{"SIP/2.0/UDP [2001:db8::5]:5060;branch=z9hG4bK-v1",
+		 "2001:db8::1", "2001:db8::1"},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+
+		struct sip_msg *req = NULL, *resp = NULL;
+		char *req_text = NULL;
+		const struct sip_hdr *via;
+		struct pl val;
+		bool rport = true;
+
+		CU_ASSERT_EQUAL_FATAL(re_sdprintf(&req_text,
+			"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+			"Via: %s\r\n"
+			"From: <sip:p@10.0.0.5>;tag=f\r\n"
+			"To: <sip:192.0.2.1>\r\n"
+			"Call-ID: recv-1\r\n"
+			"CSeq: 1 OPTIONS\r\n"
+			"\r\n", rows[i].via), 0);
+		CU_ASSERT_EQUAL_FATAL(unit_decode(&req, req_text), 0);
+		mem_deref(req_text);
+
+		CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, rows[i].src,
+						 5060), 0);
+
+		CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
+					     KAR_R_OPTIONS_OK, &rport), 0);
+
+		CU_ASSERT_FALSE(rport);
+		CU_ASSERT_NOT_EQUAL(msg_param_exists(&resp->via.params,
+						     "rport", &val), 0);
+
+		via = sip_msg_hdr(resp, SIP_HDR_VIA);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(via);
+
+		if (rows[i].received) {
+			CU_ASSERT_EQUAL(msg_param_decode(&resp->via.params,
+							 "received", &val),
+					0);
+			CU_ASSERT_TRUE(unit_pl_eq(&val, rows[i].received));
+		}
+		else {
+			/* Unchanged, byte for byte */
+			CU_ASSERT_TRUE(unit_pl_eq(&via->val, rows[i].via));
+		}
+
+		mem_deref(resp);
+		mem_deref(req);
+	}
+}
+
+
+/* All Vias come back, in order, and only the top one is touched */
+static void test_vias(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+	const char *want[] = {"z9hG4bK-a", "z9hG4bK-b", "z9hG4bK-c"};
+	char *text = NULL;
+	struct le *le;
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&req,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a;rport, "
+		"SIP/2.0/TCP 10.0.0.2:5060;branch=z9hG4bK-b\r\n"
+		"Max-Forwards: 69\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bK-c;rport\r\n"
+		"From: <sip:p@10.0.0.3>;tag=f\r\n"
+		"To: <sip:192.0.2.1>\r\n"
+		"Call-ID: vias-1\r\n"
+		"CSeq: 1 OPTIONS\r\n"
+		"\r\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, "192.0.2.77", 5062), 0);
+
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
+				     KAR_R_OPTIONS_OK, NULL), 0);
+
+	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_VIA), 3);
+
+	for (le = resp->hdrl.head; le; le = le->next) {
+
+		const struct sip_hdr *hdr = le->data;
+		struct sip_via via;
+
+		if (hdr->id != SIP_HDR_VIA)
+			continue;
+
+		CU_ASSERT_EQUAL(sip_via_decode(&via, &hdr->val), 0);
+		if (n < ARRAY_SIZE(want))
+			CU_ASSERT_TRUE(unit_pl_eq(&via.branch, want[n]));
+		++n;
+	}
+	CU_ASSERT_EQUAL(n, 3);
+
+	/* The lower ones keep their own rport, without a value */
+	CU_ASSERT_EQUAL(unit_count(text, "received="), 1);
+	CU_ASSERT_EQUAL(unit_count(text, "rport=5062"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "branch=z9hG4bK-c;rport\r\n"));
+
+	mem_deref(text);
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+/* From, Call-ID and CSeq as they were; To with the tag added */
+static void test_copied(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+	const struct sip_hdr *hdr;
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&req,
+		"NOTIFY sip:alice@192.0.2.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-cp\r\n"
+		"From: \"Probe\" <sip:probe@192.0.2.10>;tag=ab;x=y\r\n"
+		"To: \"Alice\" <sip:alice@192.0.2.1>;foo=bar\r\n"
+		"Call-ID: copied-1@192.0.2.10\r\n"
+		"CSeq: 314159 NOTIFY\r\n"
+		"Contact: <sip:probe@192.0.2.10>\r\n"
+		"User-Agent: unit\r\n"
+		"Event: keep-alive\r\n"
+		"Subscription-State: active\r\n"
+		"Record-Route: <sip:proxy@192.0.2.20;lr>\r\n"
+		"Content-Type: text/plain\r\n"
+		"Content-Length: 2\r\n"
+		"\r\n"
+		"hi"), 0);
+
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_NOTIFY_OK,
+				     NULL), 0);
+
+	CU_ASSERT_EQUAL(pl_cmp(&resp->from.val, &req->from.val), 0);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->from.tag, "ab"));
+	CU_ASSERT_EQUAL(pl_cmp(&resp->callid, &req->callid), 0);
+	CU_ASSERT_EQUAL(resp->cseq.num, 314159);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->cseq.met, "NOTIFY"));
+
+	/* The request's To, then the tag */
+	hdr = sip_msg_hdr(resp, SIP_HDR_TO);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hdr);
+	CU_ASSERT_TRUE(hdr->val.l > req->to.val.l &&
+		       !memcmp(hdr->val.p, req->to.val.p, req->to.val.l));
+	CU_ASSERT_TRUE(pl_isset(&resp->to.tag));
+
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTACT));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_USER_AGENT));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_EVENT));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_SUBSCRIPTION_STATE));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_RECORD_ROUTE));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE));
+	CU_ASSERT_EQUAL(mbuf_get_left(resp->mb), 0);
+
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+/* Compact headers come back compact, and still mean the same */
+static void test_compact(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+	char *text = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&req,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+		"v: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-cc\r\n"
+		"f: <sip:probe@192.0.2.10>;tag=cf\r\n"
+		"t: <sip:192.0.2.1>\r\n"
+		"i: compact-9\r\n"
+		"CSeq: 3 OPTIONS\r\n"
+		"l: 0\r\n"
+		"\r\n"), 0);
+
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
+				     KAR_R_OPTIONS_OK, NULL), 0);
+
+	CU_ASSERT_EQUAL(resp->scode, 200);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->via.branch, "z9hG4bK-cc"));
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->from.tag, "cf"));
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->callid, "compact-9"));
+	CU_ASSERT_EQUAL(resp->cseq.num, 3);
+	CU_ASSERT_TRUE(pl_isset(&resp->to.tag));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\r\nt: <sip:192.0.2.1>;tag="));
+
+	mem_deref(text);
+	mem_deref(resp);
+	mem_deref(req);
+}
+
+
+static void test_bad_args(void)
+{
+	struct sip_msg *req = NULL;
+	struct mbuf *mb;
+
+	mb = mbuf_alloc(64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS", "sip:192.0.2.1",
+					   NULL, NULL), 0);
+
+	CU_ASSERT_EQUAL(kar_replies_alloc(NULL, &events, 1), EINVAL);
+
+	CU_ASSERT_EQUAL(kar_reply_encode(NULL, rep, req, KAR_R_OPTIONS_OK,
+					 NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_reply_encode(mb, NULL, req, KAR_R_OPTIONS_OK,
+					 NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_reply_encode(mb, rep, NULL, KAR_R_OPTIONS_OK,
+					 NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_reply_encode(mb, rep, req, KAR_R_NONE, NULL),
+			EINVAL);
+	CU_ASSERT_EQUAL(kar_reply_encode(mb, rep, req, KAR_R_N, NULL),
+			EINVAL);
+
+	/* Refused without writing anything */
+	CU_ASSERT_EQUAL(mb->end, 0);
+
+	CU_ASSERT_EQUAL(kar_reply_send(NULL, NULL, req, KAR_R_OPTIONS_OK,
+				       false), EINVAL);
+	CU_ASSERT_EQUAL(kar_reply_send(rep, NULL, req, KAR_R_OPTIONS_OK,
+				       false), EINVAL);
+	CU_ASSERT_EQUAL(kar_reply_send(rep, NULL, req, KAR_R_OPTIONS_OK,
+				       true), EINVAL);
+	CU_ASSERT_EQUAL(kar_reply_send(rep, NULL, req, KAR_R_NONE,
+				       false), EINVAL);
+
+	mem_deref(req);
+	mem_deref(mb);
+}
+
+
+/* RFC 3261 17.2.1: ACK is never answered */
+static void test_send_ack(void)
+{
+	struct sip *sip = NULL;
+	struct sip_msg *ack = NULL, *opt = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(sip_alloc(&sip, NULL, 16, 16, 16, "unit",
+					NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&ack, "ACK", "sip:192.0.2.1",
+					   NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&opt, "OPTIONS", "sip:192.0.2.1",
+					   NULL, NULL), 0);
+
+	CU_ASSERT_EQUAL(kar_reply_send(rep, sip, ack, KAR_R_NOT_ALLOWED,
+				       false), 0);
+	CU_ASSERT_EQUAL(kar_reply_send(rep, sip, ack, KAR_R_NOT_ALLOWED,
+				       true), 0);
+
+	/* The stack has no transport: trying to send must fail */
+	CU_ASSERT_NOT_EQUAL(kar_reply_send(rep, sip, opt, KAR_R_OPTIONS_OK,
+					   false), 0);
+	CU_ASSERT_NOT_EQUAL(kar_reply_send(rep, sip, opt, KAR_R_NOTIFY_OK,
+					   true), 0);
+
+	mem_deref(opt);
+	mem_deref(ack);
+	mem_deref(sip);
+}
+
+
+static CU_TestInfo tests[] = {
+	{"status",          test_status},
+	{"kinds",           test_kinds},
+	{"options_ok",      test_options_ok},
+	{"notify_ok",       test_notify_ok},
+	{"bad_event",       test_bad_event},
+	{"no_event",        test_no_event},
+	{"not_allowed",     test_not_allowed},
+	{"empty_events",    test_empty_events},
+	{"totag",           test_totag},
+	{"totag_kept",      test_totag_kept},
+	{"via_rport",       test_via_rport},
+	{"via_not_rport",   test_via_not_rport},
+	{"via_received",    test_via_received},
+	{"vias",            test_vias},
+	{"copied",          test_copied},
+	{"compact",         test_compact},
+	{"bad_args",        test_bad_args},
+	{"send_ack",        test_send_ack},
+	CU_TEST_INFO_NULL
+};
+
+
+int unit_reply_register(void)
+{
+	return unit_suite_add("reply", init, cleanup, tests);
+}
