@@ -537,8 +537,10 @@ class Ctrl:
 class Baresip:
     """One baresip process in its own temporary folder."""
 
-    def __init__(self, binary, module, conf_lines, keep, extra_args=()):
+    def __init__(self, binary, module, conf_lines, keep, extra_args=(),
+                 stdin=subprocess.DEVNULL):
         self.binary = binary
+        self.stdin = stdin              # a pty for console tests
         self.module = module            # None: stock baresip
         self.conf_lines = list(conf_lines)
         self.keep = keep
@@ -603,7 +605,7 @@ class Baresip:
                 cmd = [self.binary, "-f", self.dir] + self.extra_args
                 log("starting: %s" % " ".join(cmd))
                 self.proc = subprocess.Popen(
-                    cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
+                    cmd, cwd=self.dir, stdin=self.stdin,
                     stdout=logf, stderr=subprocess.STDOUT,
                     start_new_session=True)
             finally:
