@@ -7,7 +7,8 @@
 #
 # Variables: CC, CFLAGS, LDFLAGS, BUILD (build-mk), MODULE_DIR
 # (/usr/lib/baresip/modules), DESTDIR, BARESIP_INCLUDE (a folder with a
-# real baresip.h; else the project's baresip_abi.h is used), WERROR=1.
+# real baresip.h; else the project's baresip_abi.h, the baresip 1.0 ABI,
+# is used), WERROR=1.
 #
 
 MOD        := keepalive_responder
@@ -43,7 +44,21 @@ endif
 KAR_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -fPIC -fvisibility=hidden \
 	$(RE_CFLAGS) -I$(SRCDIR) $(WARNINGS)
 ifneq ($(BARESIP_INCLUDE),)
-KAR_CFLAGS += -I$(BARESIP_INCLUDE) -DHAVE_BARESIP_H
+# A real baresip.h: which API generation it is (see host.c), by looking
+# for each call in it, as the in-tree fragment does
+KAR_BARESIP_H := $(BARESIP_INCLUDE)/baresip.h
+kar_have = $(if $(shell grep -sw '$(1)' $(KAR_BARESIP_H)),-DKAR_HAVE_$(2))
+KAR_CFLAGS += -I$(BARESIP_INCLUDE) -DHAVE_BARESIP_H -DKAR_COMPAT_CHECKED \
+	$(call kar_have,void module_event,MODULE_EVENT) \
+	$(call kar_have,void ua_event,UA_EVENT) \
+	$(call kar_have,enum bevent_ev,BEVENT_EV) \
+	$(call kar_have,void vlog,VLOG) \
+	$(call kar_have,void _loglv,LOGLV)
+endif
+
+# libre 3.10 and later have only RE_ARRAY_SIZE
+ifeq ($(shell $(PKG_CONFIG) --atleast-version=3.10 libre && echo y),y)
+KAR_CFLAGS += -DARRAY_SIZE=RE_ARRAY_SIZE
 endif
 
 CFLAGS ?= -O2 -g
