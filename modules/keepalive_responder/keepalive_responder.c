@@ -130,8 +130,11 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 
 	kar_policy_decide(&v, &kar.pol, msg);
 
-	/* Dropped silently: an answer would only confirm a target */
-	if (kar_uafilter_match(&kar.drop_ua, msg)) {
+	/* Dropped silently: an answer would only confirm a target.  No
+	   SIP client sends a request without a Via (RFC 3261 8.1.1.7);
+	   libre would answer it to 0.0.0.0:5060, a port of this host. */
+	if (!pl_isset(&msg->via.sentby) ||
+	    kar_uafilter_match(&kar.drop_ua, msg)) {
 		kar_stats_count(&kar.stats, &v, KAR_C_DROPPED_SCANNER);
 		return true;
 	}
@@ -319,7 +322,8 @@ static int load_events(void)
 
 		/* Acting on talk/hold is remote control: it needs the
 		   explicit switch, not just a package name in a list */
-		if (pkg == KAR_PKG_TALK || pkg == KAR_PKG_HOLD) {
+		if ((pkg == KAR_PKG_TALK || pkg == KAR_PKG_HOLD) &&
+		    !kar.remote_control) {
 			host_log(HOST_WARN, "keepalive_responder: %s in"
 				 " keepalive_responder_events needs"
 				 " keepalive_responder_remote_control yes\n",

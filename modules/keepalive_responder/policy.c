@@ -128,6 +128,11 @@ void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 	if (pl_isset(&msg->to.tag))
 		return;
 
+	/* Without a Via an answer has nowhere to go (libre would send it
+	   to 0.0.0.0:5060, a local port): leave it to the stack */
+	if (!pl_isset(&msg->via.sentby))
+		return;
+
 	switch (v->meth) {
 
 	case KAR_M_OPTIONS:
