@@ -1,0 +1,520 @@
+/**
+ * @file fuzz_sip.c  libFuzzer target: what the transport hands over
+ *
+ * Bytes -> sip_msg_decode() -> everything the module's head listener
+ * does with a request, without baresip:
+ *
+ *   - kar_policy_decide() in shared and exclusive mode, with no UA
+ *     lookup, one that matches nothing, one that matches everything and
+ *     one that matches "alice";
+ *   - kar_reply_encode() for the verdict and for every reply kind;
+ *   - kar_uafilter_match() (the default scanner list and an empty one);
+ *   - kar_rate_take() and kar_acl_match() with msg->src from the input;
+ *   - kar_mwi_parse() on the body of a NOTIFY;
+ *   - kar_stats_count() with each verdict.
+ *
+ * Each message is handled as a UDP datagram (the whole input, as libre's
+ * UDP transport decodes it) and, when it has a Content-Length that the
+ * bytes cover, once more framed as libre's TCP transport frames it.
+ *
+ * Input format: the first line is the source address ("192.0.2.1:5060",
+ * "[2001:db8::1]:5060"); the rest are the bytes off the wire.  A first
+ * line that is not an address gives the address bytes directly (first
+ * byte odd: IPv6), so every input has a source.
+ *
+ * Besides the sanitizers, properties the module promises are checked
+ * (abort() with a message when one fails):
+ *   - an in-dialog request (To tag) is never answered, nor one without
+ *     a Via (the answer would have nowhere to go);
+ *   - OPTIONS with no user part is always answered 200, and exclusive
+ *     mode answers every out-of-dialog OPTIONS (given a Via);
+ *   - encoding cannot fail, the same request decoded again (a
+ *     retransmission) gets byte-identical answers, and the answer
+ *     decodes as a SIP response with the status of the reply kind and a
+ *     To tag;
+ *   - a new source gets exactly a burst (2 x rate) of tokens, then none;
+ *   - kar_acl_match() agrees with a plain reference implementation.
+ *
+ * Every input frees what it allocates (libFuzzer's leak check runs per
+ * input); the state built in LLVMFuzzerInitialize() is read-only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <re.h>
+#include "kar.h"
+
+
+#define FUZZ_EVENTS  "keep-alive,check-sync,message-summary"
+#define FUZZ_DROP_UA "friendly-scanner,sipvicious,sipcli,sip-scan," \
+	"VaxSIPUserAgent,iWar,sundayddr"
+#define FUZZ_ACL     "127.0.0.0/8,10.0.0.0/8,192.0.2.1,::1," \
+	"2001:db8::/32,fe80::/10"
+
+enum {
+	LINE_MAX_ADDR = 64,    /**< longest address line looked at      */
+	RATE_SLOTS    = 4,     /**< small, so that sources are evicted  */
+};
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static struct {
+	struct kar_events events;
+	struct kar_replies *replies;
+	struct kar_uafilter drop;
+	struct kar_uafilter nodrop;
+	struct kar_acl acl;
+	struct kar_acl anyone;
+} fz;
+
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			re_fprintf(stderr, "fuzz_sip: %s:%d: %s: ",	\
+				   __FILE__, __LINE__, #cond);		\
+			re_fprintf(stderr, __VA_ARGS__);		\
+			re_fprintf(stderr, "\n");			\
+			abort();					\
+		}							\
+	} while (0)
+
+
+static void cleanup(void)
+{
+	fz.replies = mem_deref(fz.replies);
+	libre_close();
+}
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+
+	if (libre_init())
+		abort();
+
+	if (kar_events_parse(&fz.events, FUZZ_EVENTS) ||
+	    kar_replies_alloc(&fz.replies, &fz.events,
+			      0x0123456789abcdefULL) ||
+	    kar_uafilter_parse(&fz.drop, FUZZ_DROP_UA) ||
+	    kar_uafilter_parse(&fz.nodrop, "") ||
+	    kar_acl_parse(&fz.acl, FUZZ_ACL, NULL, 0) ||
+	    kar_acl_parse(&fz.anyone, "", NULL, 0))
+		abort();
+
+	atexit(cleanup);
+
+	return 0;
+}
+
+
+/*
+ * UA lookups for the policy
+ */
+
+static bool ua_none(const struct pl *user, void *arg)
+{
+	(void)user;
+	(void)arg;
+	return false;
+}
+
+
+static bool ua_all(const struct pl *user, void *arg)
+{
+	volatile uint8_t sum = 0;
+	size_t i;
+	(void)arg;
+
+	/* Read the whole user part, so that a bad pl shows up here */
+	for (i = 0; user && i < user->l; i++)
+		sum ^= (uint8_t)user->p[i];
+	(void)sum;
+
+	return true;
+}
+
+
+static bool ua_alice(const struct pl *user, void *arg)
+{
+	(void)arg;
+	return !pl_strcmp(user, "alice");
+}
+
+
+/*
+ * The source address
+ */
+
+static void src_from(struct sa *src, const uint8_t *p, size_t n)
+{
+	uint8_t a6[16];
+	uint32_t a4 = 0;
+	size_t i;
+
+	if (n && n <= LINE_MAX_ADDR &&
+	    !sa_decode(src, (const char *)p, n) &&
+	    (sa_af(src) == AF_INET || sa_af(src) == AF_INET6))
+		return;
+
+	if (n && (p[0] & 1)) {
+		memset(a6, 0, sizeof(a6));
+		for (i = 1; i < n && i <= sizeof(a6); i++)
+			a6[i - 1] = p[i];
+		sa_set_in6(src, a6, 5060);
+		return;
+	}
+
+	for (i = 1; i < n && i <= 4; i++)
+		a4 = a4 << 8 | p[i];
+	sa_set_in(src, a4 ? a4 : 0x7f000001, 5060);
+}
+
+
+/*
+ * Properties of the verdict
+ */
+
+static void check_verdict(const struct kar_verdict *v,
+			  const struct kar_policy *pol,
+			  const struct sip_msg *msg)
+{
+	bool totag = pl_isset(&msg->to.tag);
+	bool via = pl_isset(&msg->via.sentby);
+
+	CHECK((size_t)v->reply < KAR_R_N, "reply %d", v->reply);
+	CHECK(v->meth == kar_method_of(&msg->met), "method class %d",
+	      v->meth);
+	CHECK(v->probe == (v->meth == KAR_M_OPTIONS ||
+			   (v->meth == KAR_M_NOTIFY && !totag)),
+	      "probe %d", v->probe);
+
+	/* Never swallow a request that belongs to a dialog */
+	CHECK(!totag || v->reply == KAR_R_NONE,
+	      "in-dialog %r answered (%d)", &msg->met, v->reply);
+
+	if (v->reply != KAR_R_NONE)
+		CHECK(v->meth == KAR_M_OPTIONS || v->meth == KAR_M_NOTIFY,
+		      "%r answered", &msg->met);
+
+	/* Without a Via an answer has nowhere to go */
+	CHECK(via || v->reply == KAR_R_NONE, "answered (%d) without a Via",
+	      v->reply);
+
+	if (v->meth == KAR_M_OPTIONS && !totag && via) {
+		if (pol->exclusive || !pl_isset(&msg->uri.user))
+			CHECK(v->reply == KAR_R_OPTIONS_OK,
+			      "OPTIONS not answered 200 (%d)", v->reply);
+	}
+
+	if (v->has_pkg)
+		CHECK(v->pkg < (int)fz.events.n, "pkg %d", v->pkg);
+}
+
+
+/*
+ * Replies
+ */
+
+static struct mbuf *encode(const struct sip_msg *msg, enum kar_reply reply)
+{
+	struct mbuf *mb = mbuf_alloc(512);
+	bool rport = false;
+	int err;
+
+	CHECK(mb != NULL, "no memory");
+
+	err = kar_reply_encode(mb, fz.replies, msg, reply, &rport);
+	CHECK(err == 0, "kar_reply_encode(%d) failed: %d", reply, err);
+
+	return mb;
+}
+
+
+static bool same(const struct mbuf *a, const struct mbuf *b)
+{
+	return a->end == b->end && !memcmp(a->buf, b->buf, a->end);
+}
+
+
+static void check_reply(const struct sip_msg *msg,
+			const struct sip_msg *again, enum kar_reply reply)
+{
+	struct mbuf *mb, *mb2, *mb3;
+	struct sip_msg *resp = NULL;
+	uint16_t scode;
+	int err;
+
+	mb = encode(msg, reply);
+	mb2 = encode(msg, reply);
+	CHECK(same(mb, mb2), "two encodings differ (reply %d)", reply);
+
+	/* A retransmission: the same bytes decoded once more */
+	if (again) {
+		mb3 = encode(again, reply);
+		CHECK(same(mb, mb3), "retransmission answered differently"
+		      " (reply %d)", reply);
+		mem_deref(mb3);
+	}
+
+	mb->pos = 0;
+	err = sip_msg_decode(&resp, mb);
+	CHECK(err == 0, "the answer does not decode (%d):\n%b", err,
+	      mb->buf, mb->end);
+
+	kar_reply_status(fz.replies, reply, &scode, NULL);
+	CHECK(!resp->req && resp->scode == scode,
+	      "answer status %u, expected %u", resp->scode, scode);
+
+	/* Only a To header the request had can carry the module's tag */
+	if (sip_msg_hdr(msg, SIP_HDR_TO))
+		CHECK(pl_isset(&resp->to.tag), "answer without To tag:\n%b",
+		      mb->buf, mb->end);
+
+	mem_deref(resp);
+	mem_deref(mb2);
+	mem_deref(mb);
+}
+
+
+/*
+ * Per-source rate limiter
+ */
+
+static void other_source(struct sa *sa, const struct sa *src, uint32_t i)
+{
+	uint8_t a6[16];
+
+	if (sa_af(src) == AF_INET6) {
+		sa_in6(src, a6);
+		a6[15] ^= (uint8_t)(i + 1);
+		a6[14] ^= (uint8_t)((i + 1) >> 8);
+		sa_set_in6(sa, a6, sa_port(src));
+	}
+	else {
+		sa_set_in(sa, sa_in(src) ^ (i + 1), sa_port(src));
+	}
+}
+
+
+static void check_rate(const struct sa *src, uint8_t seed)
+{
+	struct kar_rate *r = NULL;
+	uint32_t rate = 1 + seed % 8;
+	uint64_t now = 1000 + seed * 37;
+	struct sa other;
+	uint32_t i;
+
+	CHECK(!kar_rate_alloc(&r, rate, RATE_SLOTS, seed * 0x9e37ULL),
+	      "kar_rate_alloc");
+
+	/* A new source gets the burst, then nothing at the same instant */
+	for (i = 0; i < 2 * rate; i++)
+		CHECK(kar_rate_take(r, src, now), "token %u of %u refused",
+		      i + 1, 2 * rate);
+	CHECK(!kar_rate_take(r, src, now), "more than a burst (%u)",
+	      2 * rate);
+
+	/* One second later: rate tokens more */
+	now += 1000;
+	for (i = 0; i < rate; i++)
+		CHECK(kar_rate_take(r, src, now), "refill %u refused", i);
+	CHECK(!kar_rate_take(r, src, now), "refill beyond the rate");
+
+	/* More sources than slots evict it: it starts afresh */
+	for (i = 0; i < RATE_SLOTS; i++) {
+		other_source(&other, src, i);
+		CHECK(kar_rate_take(r, &other, now), "new source refused");
+	}
+	CHECK(kar_rate_take(r, src, now), "evicted source refused");
+
+	mem_deref(r);
+}
+
+
+/*
+ * Trusted sources, against a plain reference of FUZZ_ACL
+ */
+
+static bool acl_reference(const struct sa *src)
+{
+	static const uint8_t mapped[12] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff};
+	uint8_t a[16];
+	uint32_t v4;
+
+	if (sa_af(src) == AF_INET) {
+		v4 = sa_in(src);
+	}
+	else {
+		sa_in6(src, a);
+		if (memcmp(a, mapped, sizeof(mapped))) {
+			static const uint8_t lo[16] = {0,0,0,0,0,0,0,0,
+						       0,0,0,0,0,0,0,1};
+
+			return !memcmp(a, lo, 16) ||
+				(a[0] == 0x20 && a[1] == 0x01 &&
+				 a[2] == 0x0d && a[3] == 0xb8) ||
+				(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+		}
+		v4 = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 |
+			(uint32_t)a[14] << 8 | a[15];
+	}
+
+	return (v4 >> 24) == 127 || (v4 >> 24) == 10 || v4 == 0xc0000201;
+}
+
+
+static void check_guard(const struct sip_msg *msg, uint8_t seed)
+{
+	CHECK(!kar_uafilter_match(&fz.nodrop, msg), "empty filter matched");
+	(void)kar_uafilter_match(&fz.drop, msg);
+
+	CHECK(kar_acl_match(&fz.anyone, &msg->src), "empty ACL refused");
+	CHECK(kar_acl_match(&fz.acl, &msg->src) == acl_reference(&msg->src),
+	      "ACL says %d for %j", !acl_reference(&msg->src), &msg->src);
+
+	check_rate(&msg->src, seed);
+}
+
+
+/*
+ * One request, as the head listener would see it
+ */
+
+static void handle(const struct sip_msg *msg, const struct sip_msg *again,
+		   uint8_t seed)
+{
+	static kar_ua_match_h *uah[] = {NULL, ua_none, ua_all, ua_alice};
+	struct kar_stats st;
+	struct kar_verdict v;
+	struct kar_policy pol;
+	struct kar_mwi mwi;
+	struct pl body;
+	size_t i, m;
+	int r;
+
+	kar_stats_reset(&st, 0);
+
+	for (m = 0; m < 2; m++) {
+		for (i = 0; i < ARRAY_SIZE(uah); i++) {
+
+			pol.exclusive = m == 1;
+			pol.events = &fz.events;
+			pol.uah = uah[i];
+			pol.arg = NULL;
+
+			kar_policy_decide(&v, &pol, msg);
+			check_verdict(&v, &pol, msg);
+
+			kar_stats_count(&st, &v, KAR_C_PASSED);
+			if (v.reply != KAR_R_NONE)
+				check_reply(msg, again, v.reply);
+		}
+	}
+
+	/* What the module would do with the body of a message-summary */
+	if (v.meth == KAR_M_NOTIFY) {
+		body.p = (const char *)mbuf_buf(msg->mb);
+		body.l = mbuf_get_left(msg->mb);
+		(void)kar_mwi_parse(&mwi, &body);
+	}
+
+	/* The tail listener answers 405; the actions 400, 481, 500 */
+	for (r = KAR_R_NONE + 1; r < KAR_R_N; r++)
+		check_reply(msg, again, (enum kar_reply)r);
+
+	check_guard(msg, seed);
+}
+
+
+static int decode(struct sip_msg **msgp, const uint8_t *p, size_t n,
+		  const struct sa *src)
+{
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(n ? n : 1);
+	if (!mb)
+		return ENOMEM;
+
+	(void)mbuf_write_mem(mb, p, n);
+	mb->pos = 0;
+
+	err = sip_msg_decode(msgp, mb);
+	mem_deref(mb);
+	if (err)
+		return err;
+
+	(*msgp)->src = *src;
+	sa_set_str(&(*msgp)->dst, "127.0.0.1", 5060);
+	(*msgp)->tp = SIP_TRANSP_UDP;
+
+	return 0;
+}
+
+
+/* As libre's TCP transport: the message ends Content-Length bytes after
+   the headers; without Content-Length the connection is closed */
+static bool tcp_frame(struct sip_msg *msg)
+{
+	uint32_t clen;
+
+	if (!msg->clen.p)
+		return false;
+
+	clen = pl_u32(&msg->clen);
+	if (mbuf_get_left(msg->mb) < clen)
+		return false;
+
+	msg->mb->end = msg->mb->pos + clen;
+	msg->tp = SIP_TRANSP_TCP;
+
+	return true;
+}
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sip_msg *msg = NULL, *again = NULL;
+	const uint8_t *nl, *wire = data;
+	size_t linel = 0, wirel = size;
+	struct sa src;
+	uint8_t seed = size ? data[size - 1] : 0;
+
+	nl = memchr(data, '\n', size < LINE_MAX_ADDR ? size : LINE_MAX_ADDR);
+	if (nl) {
+		linel = nl - data;
+		if (linel && data[linel - 1] == '\r')
+			--linel;
+		wire = nl + 1;
+		wirel = size - (wire - data);
+	}
+
+	src_from(&src, data, linel);
+
+	if (decode(&msg, wire, wirel, &src))
+		return 0;
+
+	/* Only requests reach the module's (request) listeners */
+	if (!msg->req)
+		goto out;
+
+	if (decode(&again, wire, wirel, &src))
+		CHECK(0, "the same bytes decode once only");
+
+	handle(msg, again, seed);
+
+	if (tcp_frame(msg) && tcp_frame(again))
+		handle(msg, again, seed);
+
+ out:
+	mem_deref(again);
+	mem_deref(msg);
+
+	return 0;
+}
