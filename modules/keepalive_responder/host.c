@@ -14,6 +14,7 @@
  *                          enum bevent_ev (BEVENT_*) 4.x
  *   KAR_HAVE_VLOG          vlog(level, fmt, va_list) up to 3.19
  *   KAR_HAVE_LOGLV         loglv()/_loglv()          3.20 and later
+ *   KAR_HAVE_UAG_FIND_MSG  uag_find_msg()            1.1 and later
  *
  * The build systems find them by compiling against the header actually
  * used (cmake/compat.cmake out of tree, the in-tree CMakeLists.txt and
@@ -55,6 +56,7 @@
 #undef KAR_HAVE_LOGLV
 #undef KAR_HAVE_UA_EVENT
 #undef KAR_HAVE_VLOG
+#undef KAR_HAVE_UAG_FIND_MSG
 #define KAR_HAVE_UA_EVENT 1
 #define KAR_HAVE_VLOG 1
 #elif !defined(KAR_COMPAT_CHECKED)
@@ -74,6 +76,7 @@
 #if defined(VER_MAJOR) && ((VER_MAJOR + 0) >= 2 || \
 	((VER_MAJOR + 0) == 1 && (VER_MINOR + 0) >= 1))
 #define KAR_HAVE_MODULE_EVENT 1
+#define KAR_HAVE_UAG_FIND_MSG 1
 #endif
 #endif
 
@@ -171,12 +174,18 @@ int host_conf_str(const char *key, char *buf, size_t sz)
 }
 
 
-/* baresip's own lookup: contact user, AOR user, then catch-all UAs */
-bool host_ua_match(const struct pl *user, void *arg)
+/* baresip's own lookup, the one its core OPTIONS handler uses: by the
+   Request-URI user (contact user, AOR user, catch-all) in 1.0, by the
+   whole Request-URI from 1.1 on */
+bool host_ua_match(const struct sip_msg *msg, void *arg)
 {
 	(void)arg;
 
-	return uag_find(user) != NULL;
+#ifdef KAR_HAVE_UAG_FIND_MSG
+	return uag_find_msg(msg) != NULL;
+#else
+	return uag_find(&msg->uri.user) != NULL;
+#endif
 }
 
 

@@ -113,8 +113,8 @@ struct kar_verdict {
 	bool probe;        /**< OPTIONS or out-of-dialog NOTIFY     */
 };
 
-/** Does the Request-URI user address a local UA? */
-typedef bool (kar_ua_match_h)(const struct pl *user, void *arg);
+/** Does the request address a local UA (by its Request-URI)? */
+typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
 
 /** Inputs of the decision besides the request itself */
 struct kar_policy {
@@ -298,7 +298,7 @@ struct kar_cmds {
 
 struct sip *host_sip(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
-bool host_ua_match(const struct pl *user, void *arg);
+bool host_ua_match(const struct sip_msg *msg, void *arg);
 int  host_cmds_register(const struct kar_cmds *cmds);
 void host_cmds_unregister(void);
 void host_log(int level, const char *fmt, ...);

@@ -57,7 +57,7 @@ static void decide_options(struct kar_verdict *v,
 		return;
 	}
 
-	ua = pol->uah && pol->uah(&msg->uri.user, pol->arg);
+	ua = pol->uah && pol->uah(msg, pol->arg);
 	v->stock_bad = !ua;
 
 	if (pol->exclusive)

@@ -117,16 +117,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
  * UA lookups for the policy
  */
 
-static bool ua_none(const struct pl *user, void *arg)
+static bool ua_none(const struct sip_msg *msg, void *arg)
 {
-	(void)user;
+	(void)msg;
 	(void)arg;
 	return false;
 }
 
 
-static bool ua_all(const struct pl *user, void *arg)
+static bool ua_all(const struct sip_msg *msg, void *arg)
 {
+	const struct pl *user = &msg->uri.user;
 	volatile uint8_t sum = 0;
 	size_t i;
 	(void)arg;
@@ -140,10 +141,10 @@ static bool ua_all(const struct pl *user, void *arg)
 }
 
 
-static bool ua_alice(const struct pl *user, void *arg)
+static bool ua_alice(const struct sip_msg *msg, void *arg)
 {
 	(void)arg;
-	return !pl_strcmp(user, "alice");
+	return !pl_strcmp(&msg->uri.user, "alice");
 }
 
 

@@ -21,8 +21,10 @@ static struct {
 } uam;
 
 
-static bool ua_match(const struct pl *user, void *arg)
+static bool ua_match(const struct sip_msg *msg, void *arg)
 {
+	const struct pl *user = &msg->uri.user;
+
 	CU_ASSERT_PTR_EQUAL(arg, &uam);
 
 	++uam.calls;
