@@ -236,6 +236,25 @@ static void trim(struct pl *pl)
 }
 
 
+/* Split at the first c into trimmed halves */
+static int split(const struct pl *pl, char c, struct pl *a, struct pl *b)
+{
+	const char *at = memchr(pl->p, c, pl->l);
+
+	if (!at)
+		return EINVAL;
+
+	a->p = pl->p;
+	a->l = at - pl->p;
+	b->p = at + 1;
+	b->l = pl->l - a->l - 1;
+	trim(a);
+	trim(b);
+
+	return 0;
+}
+
+
 /* Digits only, no sign, fits 32 bits */
 static int count_decode(uint32_t *v, const struct pl *pl)
 {
@@ -261,18 +280,9 @@ static int count_decode(uint32_t *v, const struct pl *pl)
 static int pair_decode(uint32_t *a, uint32_t *b, const struct pl *pl)
 {
 	struct pl x, y;
-	const char *slash;
 
-	slash = memchr(pl->p, '/', pl->l);
-	if (!slash)
+	if (split(pl, '/', &x, &y))
 		return EINVAL;
-
-	x.p = pl->p;
-	x.l = slash - pl->p;
-	y.p = slash + 1;
-	y.l = pl->l - x.l - 1;
-	trim(&x);
-	trim(&y);
 
 	if (count_decode(a, &x) || count_decode(b, &y))
 		return EINVAL;
@@ -320,21 +330,9 @@ static int mwi_line(struct kar_mwi *mwi, const struct pl *line,
 		    bool *status)
 {
 	struct pl name, val;
-	const char *colon;
 	size_t i;
 
-	colon = memchr(line->p, ':', line->l);
-	if (!colon)
-		return EINVAL;
-
-	name.p = line->p;
-	name.l = colon - line->p;
-	val.p = colon + 1;
-	val.l = line->l - name.l - 1;
-	trim(&name);
-	trim(&val);
-
-	if (!name.l)
+	if (split(line, ':', &name, &val) || !name.l)
 		return EINVAL;
 
 	/* The status line comes first and only once */
