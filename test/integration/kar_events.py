@@ -1188,20 +1188,8 @@ def main():
     signal.signal(signal.SIGTERM, kp.on_sigterm)
 
     runner = kp.Runner()
-    if not os.path.isfile(args.module):
-        runner.fail("module_file", "no such file: %s" % args.module)
-    elif not os.access(args.baresip, os.X_OK):
-        runner.fail("baresip_binary", "not executable: %s" % args.baresip)
-    else:
-        try:
-            run_all(args, runner)
-        except (KeyboardInterrupt, kp.Interrupted) as e:
-            runner.fail("interrupted", type(e).__name__)
-        except Exception as e:      # a harness bug must not hide as a pass
-            runner.fail("harness", "%s: %s" % (type(e).__name__, e))
-    print("%d passed, %d failed" % (runner.passed, runner.failed),
-          flush=True)
-    return 1 if runner.failed else 0
+    kp.run_checked(args, runner, run_all)
+    return kp.finish(runner)
 
 
 if __name__ == "__main__":

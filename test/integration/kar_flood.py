@@ -1101,24 +1101,9 @@ def main():
 
     runner = kp.Runner()
     t0 = time.monotonic()
-    if not os.path.isfile(args.module):
-        runner.fail("module_file", "no such file: %s" % args.module)
-    elif not os.access(args.baresip, os.X_OK):
-        runner.fail("baresip_binary", "not executable: %s" % args.baresip)
-    else:
-        try:
-            run_all(args, runner)
-        except (KeyboardInterrupt, kp.Interrupted) as e:
-            runner.fail("interrupted", type(e).__name__)
-        except Exception as e:      # a harness bug must not hide as a pass
-            runner.fail("harness", "%s: %s" % (type(e).__name__, e))
-            if args.verbose:
-                import traceback
-                traceback.print_exc()
+    kp.run_checked(args, runner, run_all)
     print("  run time: %.1f s" % (time.monotonic() - t0), flush=True)
-    print("%d passed, %d failed" % (runner.passed, runner.failed),
-          flush=True)
-    return 1 if runner.failed else 0
+    return kp.finish(runner)
 
 
 if __name__ == "__main__":

@@ -1306,6 +1306,32 @@ def run_all(args, runner):
     return bs
 
 
+def run_checked(args, runner, fn):
+    """Check the binaries, then return fn(args, runner).  An interruption
+    or a harness bug counts as a failure, never as a pass (then None)."""
+    if args.module and not os.path.isfile(args.module):
+        runner.fail("module_file", "no such file: %s" % args.module)
+    elif not os.access(args.baresip, os.X_OK):
+        runner.fail("baresip_binary", "not executable: %s" % args.baresip)
+    else:
+        try:
+            return fn(args, runner)
+        except (KeyboardInterrupt, Interrupted) as e:
+            runner.fail("interrupted", type(e).__name__)
+        except Exception as e:      # a harness bug must not hide as a pass
+            runner.fail("harness", "%s: %s" % (type(e).__name__, e))
+            if verbose:
+                traceback.print_exc()
+    return None
+
+
+def finish(runner):
+    """The closing line CTest and CI read; the exit status."""
+    print("%d passed, %d failed" % (runner.passed, runner.failed),
+          flush=True)
+    return 1 if runner.failed else 0
+
+
 def main():
     global verbose
     ap = argparse.ArgumentParser(
@@ -1335,29 +1361,17 @@ def main():
     # stop baresip; the summary line is still printed
     signal.signal(signal.SIGTERM, on_sigterm)
 
+    if (args.mode == "exclusive" and args.module and not any(
+            c.split()[:2] == ["keepalive_responder_exclusive", "yes"]
+            for c in args.conf)):
+        print("note: --mode exclusive without --conf "
+              "'keepalive_responder_exclusive yes'", file=sys.stderr)
+
     runner = Runner()
-    bs = None
-    if args.module and not os.path.isfile(args.module):
-        runner.fail("module_file", "no such file: %s" % args.module)
-    elif not os.access(args.baresip, os.X_OK):
-        runner.fail("baresip_binary", "not executable: %s" % args.baresip)
-    else:
-        if (args.mode == "exclusive" and args.module and not any(
-                c.split()[:2] == ["keepalive_responder_exclusive", "yes"]
-                for c in args.conf)):
-            print("note: --mode exclusive without --conf "
-                  "'keepalive_responder_exclusive yes'", file=sys.stderr)
-        try:
-            bs = run_all(args, runner)
-        except (KeyboardInterrupt, Interrupted) as e:
-            runner.fail("interrupted", type(e).__name__)
-        except Exception as e:      # a harness bug must not hide as a pass
-            runner.fail("harness", "%s: %s" % (type(e).__name__, e))
+    bs = run_checked(args, runner, run_all)
     if bs is not None:
         bs.cleanup()
-    print("%d passed, %d failed" % (runner.passed, runner.failed),
-          flush=True)
-    return 1 if runner.failed else 0
+    return finish(runner)
 
 
 if __name__ == "__main__":
