@@ -23,21 +23,8 @@
 #include <re.h>
 #include "kar.h"
 
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			re_fprintf(stderr, "fuzz_conf: %s:%d: %s: ",	\
-				   __FILE__, __LINE__, #cond);		\
-			re_fprintf(stderr, __VA_ARGS__);		\
-			re_fprintf(stderr, "\n");			\
-			abort();					\
-		}							\
-	} while (0)
+#define FUZZ_NAME "fuzz_conf"
+#include "fuzz.h"
 
 
 static void cleanup(void)

@@ -44,6 +44,9 @@
 #include <re.h>
 #include "kar.h"
 
+#define FUZZ_NAME "fuzz_sip"
+#include "fuzz.h"
+
 
 #define FUZZ_EVENTS  "keep-alive,check-sync,message-summary"
 #define FUZZ_DROP_UA "friendly-scanner,sipvicious,sipcli,sip-scan," \
@@ -57,10 +60,6 @@ enum {
 };
 
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-
 static struct {
 	struct kar_events events;
 	struct kar_replies *replies;
@@ -69,18 +68,6 @@ static struct {
 	struct kar_acl acl;
 	struct kar_acl anyone;
 } fz;
-
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			re_fprintf(stderr, "fuzz_sip: %s:%d: %s: ",	\
-				   __FILE__, __LINE__, #cond);		\
-			re_fprintf(stderr, __VA_ARGS__);		\
-			re_fprintf(stderr, "\n");			\
-			abort();					\
-		}							\
-	} while (0)
 
 
 static void cleanup(void)
