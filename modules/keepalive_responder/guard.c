@@ -371,6 +371,39 @@ bool kar_uafilter_match(const struct kar_uafilter *f,
  * Trusted sources: addresses and CIDR prefixes, IPv4 and IPv6
  */
 
+/*
+ * The address bytes in network order, and their family; an IPv4 peer on
+ * a dual-stack socket (::ffff:a.b.c.d) counts as IPv4.  0 if neither.
+ */
+static int addr_bytes(const struct sa *sa, uint8_t a[16])
+{
+	static const uint8_t mapped[12] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff};
+	uint32_t v;
+
+	switch (sa_af(sa)) {
+
+	case AF_INET:
+		v = sa_in(sa);
+		a[0] = v >> 24;
+		a[1] = v >> 16;
+		a[2] = v >> 8;
+		a[3] = v;
+		return AF_INET;
+
+	case AF_INET6:
+		sa_in6(sa, a);
+		if (memcmp(a, mapped, sizeof(mapped)))
+			return AF_INET6;
+
+		memmove(a, a + 12, 4);
+		return AF_INET;
+
+	default:
+		return 0;
+	}
+}
+
+
 static int acl_entry(struct kar_acl *acl, const char *p, size_t len)
 {
 	char buf[64];
@@ -407,21 +440,11 @@ static int acl_entry(struct kar_acl *acl, const char *p, size_t len)
 
 	e = &acl->v[acl->n];
 	memset(e, 0, sizeof(*e));
-	e->af = sa_af(&sa);
+	e->af = addr_bytes(&sa, e->addr);
+	if (!e->af)
+		return EINVAL;
 
-	if (e->af == AF_INET) {
-		uint32_t a = sa_in(&sa);
-
-		e->addr[0] = a >> 24;
-		e->addr[1] = a >> 16;
-		e->addr[2] = a >> 8;
-		e->addr[3] = a;
-		max = 32;
-	}
-	else {
-		sa_in6(&sa, e->addr);
-		max = 128;
-	}
+	max = e->af == AF_INET ? 32 : 128;
 
 	bits = max;
 	if (slash) {
@@ -544,29 +567,9 @@ bool kar_acl_match(const struct kar_acl *acl, const struct sa *src)
 	if (!src)
 		return false;
 
-	af = sa_af(src);
-	if (af == AF_INET) {
-		uint32_t v = sa_in(src);
-
-		a[0] = v >> 24;
-		a[1] = v >> 16;
-		a[2] = v >> 8;
-		a[3] = v;
-	}
-	else if (af == AF_INET6) {
-		static const uint8_t mapped[12] = {0,0,0,0,0,0,0,0,0,0,
-						   0xff,0xff};
-		sa_in6(src, a);
-
-		/* An IPv4 peer on a dual-stack socket */
-		if (!memcmp(a, mapped, sizeof(mapped))) {
-			memmove(a, a + 12, 4);
-			af = AF_INET;
-		}
-	}
-	else {
+	af = addr_bytes(src, a);
+	if (!af)
 		return false;
-	}
 
 	for (i = 0; i < acl->n; i++) {
 		if (acl->v[i].af == af &&
