@@ -135,34 +135,6 @@ class Case:
         self.bs.cleanup()
 
 
-def options_from(port, src, extra=(), user=None, timeout=kp.ANSWER_TIMEOUT):
-    """One OPTIONS from a socket bound to src; its final answer or None."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((src, 0))
-        ruri = ("sip:%s@127.0.0.1:%d" % (user, port) if user
-                else "sip:127.0.0.1:%d" % port)
-        # kp.Request writes 127.0.0.1 into Via; with rport the answer
-        # goes to the real source address anyway
-        req = kp.Request("OPTIONS", ruri, "udp", s.getsockname()[1],
-                         extra=extra)
-        s.sendto(req.data, (kp.HOST, port))
-        deadline = time.monotonic() + timeout
-        for _ in range(100):
-            raw = kp.udp_recv(s, deadline - time.monotonic())
-            if raw is None:
-                return None
-            try:
-                resp = kp.Response(raw)
-            except ValueError:
-                continue
-            if req.matches(resp) and resp.status >= 200:
-                return resp
-        return None
-    finally:
-        s.close()
-
-
 def burst(port, n, src="127.0.0.1", wait=2.0):
     """n OPTIONS without user from one socket, sent within about 50 ms
     (chunks of 20: all at once would overflow the sockets' receive
@@ -210,7 +182,7 @@ def module_loaded(case):
 
 
 def module_not_loaded(case):
-    resp = options_from(case.bs.sip_port, "127.0.0.1")
+    resp = kp.options_from(case.bs.sip_port, "127.0.0.1")
     kp.expect(404)(resp, {})
     ok, data = case.ctrl.command("kar_stats", "json")
     if ok:
@@ -389,7 +361,7 @@ def good_drop_ua_empty(args, runner):
 
     def body(case):
         def scanner_answered():
-            resp = options_from(case.bs.sip_port, "127.0.0.1",
+            resp = kp.options_from(case.bs.sip_port, "127.0.0.1",
                                 extra=[("User-Agent", "friendly-scanner")])
             kp.module_200()(resp, {})
             st = module_loaded(case)
@@ -411,11 +383,11 @@ def good_trusted(args, runner):
         port = case.bs.sip_port
 
         def trusted():
-            kp.module_200()(options_from(port, "127.0.0.1"), {})
+            kp.module_200()(kp.options_from(port, "127.0.0.1"), {})
         runner.run("%s_127.0.0.1_gets_200" % name, trusted)
 
         def untrusted():
-            kp.expect(404)(options_from(port, "127.0.0.2"), {})
+            kp.expect(404)(kp.options_from(port, "127.0.0.2"), {})
             st = module_loaded(case)
             u = kp.stats_value(st, "methods.OPTIONS.untrusted")
             if u != 1:
@@ -424,7 +396,7 @@ def good_trusted(args, runner):
         runner.run("%s_127.0.0.2_passed_to_stock_404" % name, untrusted)
 
         def scanner_still_dropped():
-            resp = options_from(port, "127.0.0.1", timeout=kp.SILENCE_WAIT,
+            resp = kp.options_from(port, "127.0.0.1", timeout=kp.SILENCE_WAIT,
                                 extra=[("User-Agent", "friendly-scanner")])
             kp.no_answer(resp, {})
         runner.run("%s_default_drop_ua_active" % name,

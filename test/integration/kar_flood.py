@@ -593,28 +593,7 @@ class Prober(threading.Thread):
 
 def final_probe(port, src=FINAL_SRC):
     """One OPTIONS from src; its final answer or None."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((src, 0))
-        # kp.Request puts 127.0.0.1 into Via; with rport the answer
-        # goes to the real source anyway
-        req = kp.Request("OPTIONS", "sip:127.0.0.1:%d" % port, "udp",
-                         s.getsockname()[1])
-        s.sendto(req.data, (kp.HOST, port))
-        deadline = time.monotonic() + kp.ANSWER_TIMEOUT
-        for _ in range(100):
-            raw = kp.udp_recv(s, deadline - time.monotonic())
-            if raw is None:
-                return None
-            try:
-                resp = kp.Response(raw)
-            except ValueError:
-                continue
-            if req.matches(resp) and resp.status >= 200:
-                return resp
-        return None
-    finally:
-        s.close()
+    return kp.options_from(port, src)
 
 
 # ---------------------------------------------------------------------

@@ -1306,6 +1306,34 @@ def run_all(args, runner):
     return bs
 
 
+def options_from(port, src, extra=(), user=None, timeout=ANSWER_TIMEOUT):
+    """One OPTIONS from a socket bound to src; its final answer or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((src, 0))
+        ruri = ("sip:%s@127.0.0.1:%d" % (user, port) if user
+                else "sip:127.0.0.1:%d" % port)
+        # Request writes 127.0.0.1 into Via; with rport the answer
+        # goes to the real source address anyway
+        req = Request("OPTIONS", ruri, "udp", s.getsockname()[1],
+                         extra=extra)
+        s.sendto(req.data, (HOST, port))
+        deadline = time.monotonic() + timeout
+        for _ in range(100):
+            raw = udp_recv(s, deadline - time.monotonic())
+            if raw is None:
+                return None
+            try:
+                resp = Response(raw)
+            except ValueError:
+                continue
+            if req.matches(resp) and resp.status >= 200:
+                return resp
+        return None
+    finally:
+        s.close()
+
+
 def run_checked(args, runner, fn):
     """Check the binaries, then return fn(args, runner).  An interruption
     or a harness bug counts as a failure, never as a pass (then None)."""
