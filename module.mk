@@ -7,8 +7,9 @@
 #
 # Variables: CC, CFLAGS, LDFLAGS, BUILD (build-mk), MODULE_DIR
 # (/usr/lib/baresip/modules), DESTDIR, BARESIP_INCLUDE (a folder with a
-# real baresip.h; else the project's baresip_abi.h, the baresip 1.0 ABI,
-# is used), WERROR=1.
+# real baresip.h; else the project's declarations of the installed
+# baresip's ABI, baresip_abi.h), BARESIP_VERSION (build for this x.y.z
+# with those declarations), WERROR=1.
 #
 
 MOD        := keepalive_responder
@@ -21,15 +22,26 @@ CC         ?= cc
 SRCS := $(sort $(wildcard $(SRCDIR)/*.c))
 OBJS := $(patsubst $(SRCDIR)/%.c,$(BUILD)/%.o,$(SRCS))
 
-RE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libre)
-ifeq ($(RE_CFLAGS),)
+RE_VERSION := $(shell $(PKG_CONFIG) --modversion libre)
+ifeq ($(RE_VERSION),)
 $(error libre not found by $(PKG_CONFIG): install libre-dev)
 endif
-
-# libre before 3.0 needs the defines its own re.mk derives (see
-# CMakeLists.txt)
+RE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libre)
+# librem became part of libre in 3.0 (see CMakeLists.txt)
 ifneq ($(shell $(PKG_CONFIG) --atleast-version=3.0 libre && echo y),y)
-RE_CFLAGS += -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6 -DRELEASE
+RE_CFLAGS += $(shell $(PKG_CONFIG) --cflags librem 2>/dev/null)
+endif
+
+# Which baresip, and the flags for it: api.sh, as in every build
+KAR_API_ARGS := --cflags --libre $(RE_VERSION)
+ifneq ($(BARESIP_INCLUDE),)
+KAR_API_ARGS += --header $(BARESIP_INCLUDE)/baresip.h
+else ifneq ($(BARESIP_VERSION),)
+KAR_API_ARGS += --version $(BARESIP_VERSION)
+endif
+KAR_API := $(shell sh $(SRCDIR)/api.sh $(KAR_API_ARGS) || echo FAILED)
+ifneq ($(filter FAILED,$(KAR_API)),)
+$(error api.sh found no baresip to build for (see above))
 endif
 
 WARNINGS := -Wall -Wextra -pedantic \
@@ -42,23 +54,9 @@ WARNINGS += -Werror
 endif
 
 KAR_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -fPIC -fvisibility=hidden \
-	$(RE_CFLAGS) -I$(SRCDIR) $(WARNINGS)
+	$(RE_CFLAGS) $(KAR_API) -I$(SRCDIR) $(WARNINGS)
 ifneq ($(BARESIP_INCLUDE),)
-# A real baresip.h: which API generation it is (see host.c), by looking
-# for each call in it, as the in-tree fragment does
-KAR_BARESIP_H := $(BARESIP_INCLUDE)/baresip.h
-kar_have = $(if $(shell grep -sw '$(1)' $(KAR_BARESIP_H)),-DKAR_HAVE_$(2))
-KAR_CFLAGS += -I$(BARESIP_INCLUDE) -DHAVE_BARESIP_H -DKAR_COMPAT_CHECKED \
-	$(call kar_have,void module_event,MODULE_EVENT) \
-	$(call kar_have,void ua_event,UA_EVENT) \
-	$(call kar_have,enum bevent_ev,BEVENT_EV) \
-	$(call kar_have,void vlog,VLOG) \
-	$(call kar_have,void _loglv,LOGLV)
-endif
-
-# libre 3.10 and later have only RE_ARRAY_SIZE
-ifeq ($(shell $(PKG_CONFIG) --atleast-version=3.10 libre && echo y),y)
-KAR_CFLAGS += -DARRAY_SIZE=RE_ARRAY_SIZE
+KAR_CFLAGS += -I$(BARESIP_INCLUDE)
 endif
 
 CFLAGS ?= -O2 -g

@@ -1,24 +1,29 @@
 /**
- * @file baresip_abi.h  keepalive_responder -- the baresip 1.x ABI subset
+ * @file baresip_abi.h  keepalive_responder -- baresip ABIs without a header
  *
- * Debian ships baresip without its header.  These are the declarations
- * of the few baresip 1.x symbols host.c uses, written from the 1.0.0
- * interface.  host.c includes this only when no real baresip.h is found;
- * inside a baresip source tree the real header wins.
+ * Debian ships baresip without baresip.h.  These are the declarations of
+ * the baresip symbols host.c uses, for each generation a distribution
+ * ships as binaries only, written from and checked against that tag's
+ * include/baresip.h:
  *
- * This is the 1.0 ABI only: baresip 1.1 already numbers enum ua_event
- * differently (UA_EVENT_MWI_NOTIFY is 4 in 1.0, 6 in 1.1), so a module
- * built on these declarations is for baresip 1.0.x alone.  Build against
- * a real baresip.h for any other version.
+ *   1.0.x  Debian 12 (baresip-core 1.0.0, libre 1.1.0)
+ *   1.1.x  Debian 13 (baresip-core 1.1.0, libre 2.0.1)
+ *
+ * api.h includes this file when no real baresip.h is used.
  */
 
-#ifndef KAR_BARESIP_ABI
-#define KAR_BARESIP_ABI 1	/* host.c: the 1.0 feature set, no checks */
+#define KAR_ABI(major, minor) (KAR_BARESIP == KAR_V(major, minor))
+
+/* The generations declared here: api.sh reads this line */
+#if !(KAR_ABI(1, 0) || KAR_ABI(1, 1))
+#error "no declarations for this baresip: build against its baresip.h"
+#endif
 
 struct ua;
 struct call;
 struct conf;
 struct commands;
+struct account;
 
 
 /* Logging */
@@ -37,16 +42,21 @@ struct conf *conf_cur(void);
 int  conf_path_get(char *path, size_t sz);
 
 
-/* User agents */
+/* User agents.  1.1 inserted FALLBACK_OK/FAIL before MWI_NOTIFY: every
+   later event moved by two */
 enum ua_event {
 	UA_EVENT_REGISTERING = 0,
 	UA_EVENT_REGISTER_OK,
 	UA_EVENT_REGISTER_FAIL,
 	UA_EVENT_UNREGISTERING,
+#if KAR_ABI(1, 1)
+	UA_EVENT_FALLBACK_OK,
+	UA_EVENT_FALLBACK_FAIL,
+#endif
 	UA_EVENT_MWI_NOTIFY,
+	UA_EVENT_SHUTDOWN,
+	UA_EVENT_EXIT,
 };
-
-struct account;
 
 struct sip  *uag_sip(void);
 struct account *ua_account(const struct ua *ua);
@@ -57,6 +67,13 @@ struct list *ua_calls(const struct ua *ua);
 int  ua_register(struct ua *ua);
 void ua_event(struct ua *ua, enum ua_event ev, struct call *call,
 	      const char *fmt, ...);
+const char  *uag_event_str(enum ua_event ev);
+
+#if KAR_ABI(1, 1)
+struct ua   *uag_find_msg(const struct sip_msg *msg);
+void module_event(const char *module, const char *event, struct ua *ua,
+		  struct call *call, const char *fmt, ...);
+#endif
 
 
 /* Calls */
@@ -105,5 +122,3 @@ struct commands *baresip_commands(void);
 int  cmd_register(struct commands *commands,
 		  const struct cmd *cmdv, size_t cmdc);
 void cmd_unregister(struct commands *commands, const struct cmd *cmdv);
-
-#endif /* KAR_BARESIP_ABI */

@@ -5,86 +5,35 @@
  * API here means one file to adapt per baresip generation, and a decision
  * core that unit tests can run without baresip.
  *
- * baresip generations differ in a few calls this file makes.  Which ones
- * the header at hand has is decided by feature, as KAR_HAVE_* macros:
+ * baresip generations differ in a few calls this file makes: api.h says
+ * which, for the version the build found (api.sh).
  *
- *   KAR_HAVE_MODULE_EVENT  module_event()            1.1 and later
- *   KAR_HAVE_UA_EVENT      ua_event()                up to 3.x
- *   KAR_HAVE_BEVENT_EV     bevent_ua_emit() and
- *                          enum bevent_ev (BEVENT_*) 4.x
- *   KAR_HAVE_VLOG          vlog(level, fmt, va_list) up to 3.19
- *   KAR_HAVE_LOGLV         loglv()/_loglv()          3.20 and later
- *   KAR_HAVE_UAG_FIND_MSG  uag_find_msg()            1.1 and later
- *
- * The build systems find them by compiling against the header actually
- * used (cmake/compat.cmake out of tree, the in-tree CMakeLists.txt and
- * module.mk fragments inside a baresip tree) and pass them together with
- * KAR_COMPAT_CHECKED.  Without that (a compiler run by hand), they are
- * derived below from what the preprocessor can see.  The project's own
- * baresip_abi.h declares the baresip 1.0 ABI and nothing else.
+ * A module runs only in the baresip generation it was built for, and
+ * baresip checks nothing when it loads one: a 1.0-built module would load
+ * into 1.1 and emit wrong event numbers.  host_abi_check() asks the
+ * running baresip instead.  The calls that exist only from some
+ * generation on are weak references, so that a module built for a newer
+ * baresip still loads into an older one, and refuses with a warning.
  */
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <re.h>
-#if defined(HAVE_BARESIP_H)
-#include <baresip.h>
-#elif defined(__has_include)
-#if __has_include(<baresip.h>)
-#include <baresip.h>
-#else
-#include "baresip_abi.h"
-#endif
-#else
-#include "baresip_abi.h"
-#endif
+#include "api.h"
 #include "kar.h"
 
 
-/* libre 3.10 and later have only RE_ARRAY_SIZE */
-#if !defined(ARRAY_SIZE) && defined(RE_ARRAY_SIZE)
-#define ARRAY_SIZE RE_ARRAY_SIZE
+#ifdef KAR_HAVE_MODULE_EVENT
+#pragma weak module_event
 #endif
-
-
-#if defined(KAR_BARESIP_ABI)
-/* The project's own declarations: exactly the baresip 1.0 ABI, whatever
-   the build system found (a 1.0-built module must not guess newer
-   symbols; the Debian package pins baresip-core to 1.0.x) */
-#undef KAR_HAVE_MODULE_EVENT
-#undef KAR_HAVE_BEVENT_EV
-#undef KAR_HAVE_LOGLV
-#undef KAR_HAVE_UA_EVENT
-#undef KAR_HAVE_VLOG
-#undef KAR_HAVE_UAG_FIND_MSG
-#define KAR_HAVE_UA_EVENT 1
-#define KAR_HAVE_VLOG 1
-#elif !defined(KAR_COMPAT_CHECKED)
-/* A real baresip.h but no feature checks: what the preprocessor sees.
-   loglv is a macro from 3.20 on; a baresip tree's own build defines
-   VER_MAJOR/VER_MINOR (empty in some make-based 1.x trees: "+ 0") */
-#if defined(loglv)
-#define KAR_HAVE_LOGLV 1
+#ifdef KAR_HAVE_UAG_FIND_MSG
+#pragma weak uag_find_msg
+#endif
+#ifdef KAR_HAVE_UA_EVENT
+#pragma weak uag_event_str
 #else
-#define KAR_HAVE_VLOG 1
-#endif
-#if defined(VER_MAJOR) && (VER_MAJOR + 0) >= 4
-#define KAR_HAVE_BEVENT_EV 1
-#else
-#define KAR_HAVE_UA_EVENT 1
-#endif
-#if defined(VER_MAJOR) && ((VER_MAJOR + 0) >= 2 || \
-	((VER_MAJOR + 0) == 1 && (VER_MINOR + 0) >= 1))
-#define KAR_HAVE_MODULE_EVENT 1
-#define KAR_HAVE_UAG_FIND_MSG 1
-#endif
-#endif
-
-#if !defined(KAR_HAVE_UA_EVENT) && !defined(KAR_HAVE_BEVENT_EV)
-#error "baresip.h has neither ua_event() nor bevent_ua_emit()"
-#endif
-#if !defined(KAR_HAVE_VLOG) && !defined(KAR_HAVE_LOGLV)
-#error "baresip.h has neither vlog() nor loglv()"
+#pragma weak bevent_str
 #endif
 
 
@@ -94,6 +43,83 @@ static const struct kar_cmds *kar_cmds;
 struct sip *host_sip(void)
 {
 	return uag_sip();
+}
+
+
+/* The running baresip, as far as it tells: 4.0 and later name their
+   version, older ones only show which calls they have */
+static int running_print(struct re_printf *pf, void *arg)
+{
+	const char *(*version)(void);
+	int err;
+
+	(void)arg;
+
+	*(void **)&version = dlsym(RTLD_DEFAULT, "baresip_version");
+	if (version)
+		err = re_hprintf(pf, "baresip %s", version());
+	else if (dlsym(RTLD_DEFAULT, "uag_find_msg"))
+		err = re_hprintf(pf, "baresip 1.1 to 3.x");
+	else
+		err = re_hprintf(pf, "baresip 1.0");
+
+	return err | re_hprintf(pf, " with libre %s",
+				sys_libre_version_get());
+}
+
+
+/**
+ * The baresip the module was built for, as its log line names it
+ *
+ * @return "x.y.z", and how its API was known
+ */
+const char *host_built_for(void)
+{
+#ifdef HAVE_BARESIP_H
+	return KAR_BARESIP_BUILT " (baresip.h)";
+#else
+	return KAR_BARESIP_BUILT " (the project's declarations)";
+#endif
+}
+
+
+/**
+ * Is the running baresip of the generation the module was built for?
+ *
+ * Event numbers are compiled in.  baresip names its own events, so the
+ * name it gives the number compiled here for MWI_NOTIFY says whether the
+ * two agree (1.1 moved it from 4 to 6); and the calls of the generation
+ * must be there.
+ *
+ * @return 0 if so, EPROTO (after one warning naming both) if not
+ */
+int host_abi_check(void)
+{
+	const char *name = NULL;
+	bool calls = true;
+
+#ifdef KAR_HAVE_UA_EVENT
+	if (uag_event_str)
+		name = uag_event_str(UA_EVENT_MWI_NOTIFY);
+#else
+	if (bevent_str)
+		name = bevent_str(BEVENT_MWI_NOTIFY);
+#endif
+#ifdef KAR_HAVE_MODULE_EVENT
+	calls = calls && module_event;
+#endif
+#ifdef KAR_HAVE_UAG_FIND_MSG
+	calls = calls && uag_find_msg;
+#endif
+
+	if (calls && name && !strcmp(name, "MWI_NOTIFY"))
+		return 0;
+
+	host_log(HOST_WARN, "keepalive_responder: built for baresip %s, but"
+		 " this is %H: not loaded (build the module for this"
+		 " baresip)\n", KAR_BARESIP_BUILT, running_print, NULL);
+
+	return EPROTO;
 }
 
 

@@ -6,6 +6,11 @@
  * tested on raw SIP bytes without a running baresip.
  */
 
+/* libre 3.10 and later have only RE_ARRAY_SIZE */
+#if !defined(ARRAY_SIZE) && defined(RE_ARRAY_SIZE)
+#define ARRAY_SIZE RE_ARRAY_SIZE
+#endif
+
 struct ua;
 
 
@@ -297,6 +302,8 @@ struct kar_cmds {
 };
 
 struct sip *host_sip(void);
+int  host_abi_check(void);
+const char *host_built_for(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
 bool host_ua_match(const struct sip_msg *msg, void *arg);
 int  host_cmds_register(const struct kar_cmds *cmds);

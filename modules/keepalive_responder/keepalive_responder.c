@@ -429,6 +429,11 @@ static int module_init(void)
 	int err;
 
 	memset(&kar, 0, sizeof(kar));
+
+	err = host_abi_check();
+	if (err)
+		return err;
+
 	kar.log = KAR_LOG_UNHANDLED;
 	kar.pol.events = &kar.events;
 	kar.pol.uah = host_ua_match;
@@ -476,8 +481,9 @@ static int module_init(void)
 
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
-	host_log(HOST_INFO, "keepalive_responder: %s mode, events %H,"
-		 " rate %u/s, %zu trusted, remote control %s, log %s\n",
+	host_log(HOST_INFO, "keepalive_responder: for baresip %s; %s mode,"
+		 " events %H, rate %u/s, %zu trusted, remote control %s,"
+		 " log %s\n", host_built_for(),
 		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
 		 kar.trusted.n, kar.remote_control ? "on" : "off",
 		 kar_log_name(kar.log));
