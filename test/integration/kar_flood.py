@@ -1068,6 +1068,7 @@ def main():
                     help="keep the temporary folder")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    kp.BARESIP = args.baresip
     kp.verbose = args.verbose
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
