@@ -65,8 +65,7 @@ static enum kar_reply mwi(struct kar_stats *st, const struct sip_msg *msg)
 	struct pl body;
 	struct ua *ua;
 
-	body.p = (const char *)mbuf_buf(msg->mb);
-	body.l = mbuf_get_left(msg->mb);
+	kar_validate_body(&body, msg);
 
 	if (kar_mwi_parse(&summary, &body)) {
 		kar_stats_action(st, KAR_A_MWI_BAD);

@@ -105,6 +105,11 @@ enum kar_reply {
 	KAR_R_BAD_SUMMARY,    /**< 400 for a malformed message-summary */
 	KAR_R_NO_CALL,        /**< 481: talk/hold with nothing to do  */
 	KAR_R_FAILED,         /**< 500: the action failed             */
+	KAR_R_BAD_CLEN,       /**< 400: Content-Length (validate.c)   */
+	KAR_R_BAD_CSEQ,       /**< 400: CSeq missing or other method  */
+	KAR_R_BAD_SCHEME,     /**< 416 Unsupported URI Scheme         */
+	KAR_R_BAD_EXTENSION,  /**< 420 + Unsupported                  */
+	KAR_R_BAD_MEDIA,      /**< 415 + Accept, Accept-Encoding      */
 	KAR_R_N
 };
 
@@ -133,6 +138,16 @@ void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 		       const struct sip_msg *msg);
 enum kar_method kar_method_of(const struct pl *met);
 const char *kar_method_name(enum kar_method meth);
+
+
+/*
+ * Checks before the module answers (validate.c)
+ */
+
+enum kar_reply kar_validate(const struct sip_msg *msg, bool summary);
+void kar_validate_body(struct pl *body, const struct sip_msg *msg);
+int  kar_validate_unsupported(struct re_printf *pf,
+			      const struct sip_msg *msg);
 
 
 /*

@@ -115,6 +115,17 @@ static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
 }
 
 
+/* RFC 3261 8.2: a request the module would answer gets the error, if
+   it has one, instead of the answer (validate.c) */
+static enum kar_reply validated(const struct sip_msg *msg,
+				enum kar_reply reply, bool summary)
+{
+	enum kar_reply bad = kar_validate(msg, summary);
+
+	return bad != KAR_R_NONE ? bad : reply;
+}
+
+
 /*
  * In front of baresip's core.  Order matters: scanners and floods are
  * dropped before anything else is spent on them, whoever would answer;
@@ -156,7 +167,8 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 		return false;
 	}
 
-	reply = v.reply;
+	reply = validated(msg, v.reply, v.reply == KAR_R_NOTIFY_OK &&
+			  kar.pkg[v.pkg] == KAR_PKG_MWI);
 	stateful = false;
 	if (reply == KAR_R_NOTIFY_OK) {
 		enum kar_pkg pkg = kar.pkg[v.pkg];
@@ -194,7 +206,8 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 	v.meth = kar_method_of(&msg->met);
 	v.pkg = -1;
 	v.stock_bad = true;
-	v.reply = kar.pol.exclusive ? KAR_R_NOT_ALLOWED : KAR_R_NONE;
+	v.reply = kar.pol.exclusive ?
+		validated(msg, KAR_R_NOT_ALLOWED, false) : KAR_R_NONE;
 
 	log_request(msg, &v, v.reply);
 

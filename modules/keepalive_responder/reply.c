@@ -45,6 +45,11 @@ static const struct {
 	[KAR_R_BAD_SUMMARY]  = {400, "Bad message-summary Body"},
 	[KAR_R_NO_CALL]      = {481, "Call/Transaction Does Not Exist"},
 	[KAR_R_FAILED]       = {500, "Server Internal Error"},
+	[KAR_R_BAD_CLEN]     = {400, "Bad Content-Length Header"},
+	[KAR_R_BAD_CSEQ]     = {400, "Bad CSeq Header"},
+	[KAR_R_BAD_SCHEME]   = {416, "Unsupported URI Scheme"},
+	[KAR_R_BAD_EXTENSION] = {420, "Bad Extension"},
+	[KAR_R_BAD_MEDIA]    = {415, "Unsupported Media Type"},
 };
 
 
@@ -129,6 +134,12 @@ int kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 			  print_allow, NULL, print_allow_events, ev);
 	err |= re_sdprintf(&r->hdrs[KAR_R_BAD_EVENT], "%H",
 			   print_allow_events, ev);
+
+	/* RFC 3261 21.4.13: what the module can read where it reads a
+	   body at all (message-summary NOTIFYs) */
+	err |= re_sdprintf(&r->hdrs[KAR_R_BAD_MEDIA],
+			   "Accept: application/simple-message-summary\r\n"
+			   "Accept-Encoding: identity\r\n");
 	if (err)
 		goto out;
 
@@ -422,6 +433,11 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		/* Do not advertise the very method that was refused */
 		err |= mbuf_printf(mb, "Allow: %H\r\n",
 				   print_allow, &msg->met);
+	}
+	else if (reply == KAR_R_BAD_EXTENSION) {
+		/* RFC 3261 8.2.2.3: the tags it does not support */
+		err |= mbuf_printf(mb, "Unsupported: %H\r\n",
+				   kar_validate_unsupported, msg);
 	}
 	else if (r->hdrs[reply]) {
 		err |= mbuf_write_str(mb, r->hdrs[reply]);

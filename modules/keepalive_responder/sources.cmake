@@ -9,6 +9,7 @@ set(KAR_CORE_SRCS
   policy.c
   reply.c
   stats.c
+  validate.c
 )
 set(KAR_HOST_SRCS
   actions.c

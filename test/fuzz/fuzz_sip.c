@@ -10,6 +10,7 @@
  *   - kar_reply_encode() for the verdict and for every reply kind;
  *   - kar_uafilter_match() (the default scanner list and an empty one);
  *   - kar_rate_take() and kar_acl_match() with msg->src from the input;
+ *   - kar_validate() before every answer, as the listeners call it;
  *   - kar_mwi_parse() on the body of a NOTIFY;
  *   - kar_stats_count() with each verdict.
  *
@@ -32,6 +33,9 @@
  *     retransmission) gets byte-identical answers, and the answer
  *     decodes as a SIP response with the status of the reply kind and a
  *     To tag;
+ *   - no request that fails an RFC 3261 8.2 check (judged here by a
+ *     plain reference on the raw header lines) gets a 2xx from the
+ *     module, and one that passes keeps the decision table's answer;
  *   - a new source gets exactly a burst (2 x rate) of tokens, then none;
  *   - kar_acl_match() agrees with a plain reference implementation.
  *
@@ -271,6 +275,150 @@ static void check_reply(const struct sip_msg *msg,
 
 
 /*
+ * Validation, against a plain reference on the raw header lines
+ */
+
+static bool named(const struct sip_hdr *hdr, const char *name,
+		  const char *compact)
+{
+	return !pl_strcasecmp(&hdr->name, name) ||
+		(compact && !pl_strcasecmp(&hdr->name, compact));
+}
+
+
+static bool all_digits(const struct pl *pl, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (!pl->l || pl->l > 10)
+		return false;
+
+	for (i = 0; i < pl->l; i++) {
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return false;
+		*v = *v * 10 + (uint64_t)(pl->p[i] - '0');
+	}
+
+	return *v <= UINT32_MAX;
+}
+
+
+/* Every comma-separated coding is identity (or empty) */
+static bool identity_only(const struct pl *val)
+{
+	struct pl rest = *val, tok;
+
+	while (rest.l) {
+		const char *c = memchr(rest.p, ',', rest.l);
+
+		tok.p = rest.p;
+		tok.l = c ? (size_t)(c - rest.p) : rest.l;
+		rest.p += tok.l + (c ? 1 : 0);
+		rest.l -= tok.l + (c ? 1 : 0);
+
+		while (tok.l && strchr(" \t\r\n", tok.p[0])) {
+			++tok.p;
+			--tok.l;
+		}
+		while (tok.l && strchr(" \t\r\n", tok.p[tok.l - 1]))
+			--tok.l;
+
+		if (tok.l && pl_strcasecmp(&tok, "identity"))
+			return false;
+	}
+
+	return true;
+}
+
+
+/* Does the request fail one of the checks, judged apart from
+   validate.c?  (Folded or comma-joined lines are whole here.) */
+static bool ref_invalid(const struct sip_msg *msg, bool summary)
+{
+	const struct le *le;
+	size_t cseqs = 0, clens = 0, i;
+	uint64_t clen = 0;
+	bool clen_bad = false, require = false, encoded = false;
+	struct pl scheme;
+	const char *colon;
+
+	for (le = msg->hdrl.head; le; le = le->next) {
+
+		const struct sip_hdr *hdr = le->data;
+
+		if (named(hdr, "CSeq", NULL))
+			++cseqs;
+
+		if (named(hdr, "Content-Length", "l")) {
+			++clens;
+			if (!all_digits(&hdr->val, &clen))
+				clen_bad = true;
+		}
+
+		if (named(hdr, "Content-Encoding", "e") &&
+		    !identity_only(&hdr->val))
+			encoded = true;
+
+		if (named(hdr, "Require", NULL)) {
+			for (i = 0; i < hdr->val.l; i++) {
+				char c = hdr->val.p[i];
+
+				if (c != ',' && c != ' ' && c != '\t' &&
+				    c != '\r' && c != '\n')
+					require = true;
+			}
+		}
+	}
+
+	if (clens > 1 || clen_bad ||
+	    (clens && clen > mbuf_get_left(msg->mb)))
+		return true;
+
+	if (cseqs != 1 || pl_cmp(&msg->cseq.met, &msg->met))
+		return true;
+
+	colon = memchr(msg->ruri.p, ':', msg->ruri.l);
+	scheme.p = msg->ruri.p;
+	scheme.l = colon ? (size_t)(colon - msg->ruri.p) : msg->ruri.l;
+	if (pl_strcasecmp(&scheme, "sip") && pl_strcasecmp(&scheme, "sips"))
+		return true;
+
+	if (require)
+		return true;
+
+	if (!summary || !(clens ? clen : mbuf_get_left(msg->mb)))
+		return false;
+
+	return !msg_ctype_cmp(&msg->ctyp, "application",
+			      "simple-message-summary") || encoded;
+}
+
+
+/* What the listeners answer after validation, and its properties */
+static enum kar_reply check_validate(const struct sip_msg *msg,
+				     enum kar_reply reply, bool summary)
+{
+	enum kar_reply bad = kar_validate(msg, summary);
+	enum kar_reply final = bad != KAR_R_NONE ? bad : reply;
+	uint16_t scode;
+
+	CHECK((size_t)bad < KAR_R_N, "validation reply %d", bad);
+
+	kar_reply_status(fz.replies, final, &scode, NULL);
+
+	if (ref_invalid(msg, summary))
+		CHECK(scode >= 300, "an invalid %r answered %u", &msg->met,
+		      scode);
+
+	if (bad != KAR_R_NONE)
+		CHECK(scode >= 400, "validation error %d is %u", bad, scode);
+
+	return final;
+}
+
+
+/*
  * Per-source rate limiter
  */
 
@@ -383,6 +531,7 @@ static void handle(const struct sip_msg *msg, const struct sip_msg *again,
 	struct kar_policy pol;
 	struct kar_mwi mwi;
 	struct pl body;
+	bool summary;
 	size_t i, m;
 	int r;
 
@@ -400,10 +549,21 @@ static void handle(const struct sip_msg *msg, const struct sip_msg *again,
 			check_verdict(&v, &pol, msg);
 
 			kar_stats_count(&st, &v, KAR_C_PASSED);
-			if (v.reply != KAR_R_NONE)
-				check_reply(msg, again, v.reply);
+			if (v.reply == KAR_R_NONE)
+				continue;
+
+			/* The head listener: a message-summary 200 reads
+			   the body */
+			summary = v.reply == KAR_R_NOTIFY_OK &&
+				kar_pkg_of(fz.events.name[v.pkg]) ==
+				KAR_PKG_MWI;
+			check_reply(msg, again,
+				    check_validate(msg, v.reply, summary));
 		}
 	}
+
+	/* The tail listener's 405 (exclusive mode) */
+	(void)check_validate(msg, KAR_R_NOT_ALLOWED, false);
 
 	/* What the module would do with the body of a message-summary */
 	if (v.meth == KAR_M_NOTIFY) {

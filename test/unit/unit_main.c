@@ -23,6 +23,7 @@ static int (* const registrars[])(void) = {
 	unit_stats_register,
 	unit_guard_register,
 	unit_chain_register,
+	unit_validate_register,
 };
 
 
