@@ -483,6 +483,7 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    kp.BARESIP = args.baresip
     kp.verbose = args.verbose
     signal.signal(signal.SIGTERM, kp.on_sigterm)
 
