@@ -44,6 +44,9 @@ enum ua_event {
 	UA_EVENT_REGISTER_FAIL,
 	UA_EVENT_UNREGISTERING,
 	UA_EVENT_MWI_NOTIFY,
+	/* drain (issue 11): 1.0.0 include/baresip.h:720, value 5;
+	   1.1.0 has 7 (FALLBACK_OK/FAIL inserted before MWI_NOTIFY) */
+	UA_EVENT_SHUTDOWN,
 };
 
 struct account;
@@ -57,6 +60,13 @@ struct list *ua_calls(const struct ua *ua);
 int  ua_register(struct ua *ua);
 void ua_event(struct ua *ua, enum ua_event ev, struct call *call,
 	      const char *fmt, ...);
+
+/* drain (issue 11): UA event handlers, 1.0.0 include/baresip.h:745,
+   803-804 (same in 1.1.0; 4.x has bevent_register() instead) */
+typedef void (ua_event_h)(struct ua *ua, enum ua_event ev,
+			  struct call *call, const char *prm, void *arg);
+int  uag_event_register(ua_event_h *eh, void *arg);
+void uag_event_unregister(ua_event_h *eh);
 
 
 /* Calls */

@@ -89,6 +89,7 @@
 
 
 static const struct kar_cmds *kar_cmds;
+static host_shutdown_h *shutdown_h;
 
 
 struct sip *host_sip(void)
@@ -253,6 +254,84 @@ int host_check_sync(struct ua *ua, const struct pl *params)
 
 
 /**
+ * Raise the drain state as a module event, where baresip has module
+ * events (1.1 and later); 1.0 has only the log line the caller writes
+ *
+ * @param on Drain state
+ */
+void host_drain_event(bool on)
+{
+#ifdef KAR_HAVE_MODULE_EVENT
+	module_event("keepalive_responder", "drain", NULL, NULL, "%s",
+		     on ? "on" : "off");
+#else
+	(void)on;
+#endif
+}
+
+
+/* baresip emits SHUTDOWN per UA from ua_stop_all() (quit, SIGTERM),
+   before it closes the SIP stack; the first one is enough */
+#if defined(KAR_HAVE_BEVENT_EV)
+static void event_handler(enum bevent_ev ev, struct bevent *event,
+			  void *arg)
+{
+	(void)event;
+	(void)arg;
+
+	if (ev == BEVENT_SHUTDOWN && shutdown_h)
+		shutdown_h();
+}
+#else
+static void event_handler(struct ua *ua, enum ua_event ev,
+			  struct call *call, const char *prm, void *arg)
+{
+	(void)ua;
+	(void)call;
+	(void)prm;
+	(void)arg;
+
+	if (ev == UA_EVENT_SHUTDOWN && shutdown_h)
+		shutdown_h();
+}
+#endif
+
+
+/**
+ * Have a handler called when baresip begins to shut down
+ *
+ * @param h Handler
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int host_shutdown_register(host_shutdown_h *h)
+{
+	if (!h)
+		return EINVAL;
+
+	shutdown_h = h;
+
+#if defined(KAR_HAVE_BEVENT_EV)
+	return bevent_register(event_handler, NULL);
+#else
+	return uag_event_register(event_handler, NULL);
+#endif
+}
+
+
+/* At shutdown baresip has flushed its handler list already: harmless */
+void host_shutdown_unregister(void)
+{
+#if defined(KAR_HAVE_BEVENT_EV)
+	bevent_unregister(event_handler);
+#else
+	uag_event_unregister(event_handler);
+#endif
+	shutdown_h = NULL;
+}
+
+
+/**
  * Re-register every UA that registers
  *
  * @return Number of UAs asked to register
@@ -399,11 +478,21 @@ static int cmd_stats(struct re_printf *pf, void *arg)
 }
 
 
+static int cmd_drain(struct re_printf *pf, void *arg)
+{
+	const struct cmd_arg *carg = arg;
+
+	return kar_cmds->drain(pf, carg ? carg->prm : NULL);
+}
+
+
 static const struct cmd cmdv[] = {
 	{"kar_exclusive", 0, CMD_PRM,
 	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
 	{"kar_stats",     0, CMD_PRM,
 	 "keepalive_responder counters [json|reset]", cmd_stats},
+	{"kar_drain",     0, CMD_PRM,
+	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
 };
 
 

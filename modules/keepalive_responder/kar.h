@@ -74,6 +74,8 @@ int kar_conf_log(enum kar_log *val, const char *str);
 const char *kar_log_name(enum kar_log log);
 int kar_conf_check_sync(bool *reregister, const char *str);
 int kar_conf_u32(uint32_t *val, const char *str);
+int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
+		   uint32_t max);
 
 
 /*
@@ -100,6 +102,7 @@ enum kar_reply {
 	KAR_R_BAD_SUMMARY,    /**< 400 for a malformed message-summary */
 	KAR_R_NO_CALL,        /**< 481: talk/hold with nothing to do  */
 	KAR_R_FAILED,         /**< 500: the action failed             */
+	KAR_R_DRAIN,          /**< 503 + Retry-After while draining   */
 	KAR_R_N
 };
 
@@ -119,6 +122,7 @@ typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
 /** Inputs of the decision besides the request itself */
 struct kar_policy {
 	bool exclusive;
+	bool drain;        /**< probes get 503 (out of rotation)    */
 	const struct kar_events *events;
 	kar_ua_match_h *uah;
 	void *arg;
@@ -136,6 +140,11 @@ const char *kar_method_name(enum kar_method meth);
 
 struct kar_replies;
 
+enum {
+	KAR_RETRY_DEFAULT = 300,    /**< Retry-After of a drain 503, s    */
+	KAR_RETRY_MAX     = 86400,
+};
+
 int  kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 		       uint64_t secret);
 int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
@@ -143,6 +152,7 @@ int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		      bool *rport);
 uint64_t kar_reply_totag(const struct kar_replies *r,
 			 const struct sip_msg *msg);
+int  kar_replies_retry(struct kar_replies *r, uint32_t secs);
 void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
 		      uint16_t *scode, const char **reason);
 int  kar_reply_send(struct kar_replies *r, struct sip *sip,
@@ -156,6 +166,7 @@ int  kar_reply_send(struct kar_replies *r, struct sip *sip,
 
 enum kar_counter {
 	KAR_C_ANSWERED = 0,
+	KAR_C_DRAINED,          /**< 503 to a probe while draining  */
 	KAR_C_PASSED,
 	KAR_C_REJECTED,
 	KAR_C_DROPPED_RATE,
@@ -188,6 +199,7 @@ struct kar_stats_view {
 	const struct kar_stats *st;
 	const struct kar_events *events;
 	bool exclusive;
+	bool drain;
 	uint64_t now;                        /**< tmr_jiffies()          */
 };
 
@@ -294,7 +306,11 @@ enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
 struct kar_cmds {
 	int (*exclusive)(struct re_printf *pf, const char *prm);
 	int (*stats)(struct re_printf *pf, const char *prm);
+	int (*drain)(struct re_printf *pf, const char *prm);
 };
+
+/** Called once baresip begins to shut down */
+typedef void (host_shutdown_h)(void);
 
 struct sip *host_sip(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
@@ -308,5 +324,8 @@ int  host_check_sync(struct ua *ua, const struct pl *params);
 unsigned host_reregister_all(void);
 int  host_call_talk(struct ua *ua);
 int  host_call_hold(struct ua *ua);
+int  host_shutdown_register(host_shutdown_h *h);
+void host_shutdown_unregister(void);
+void host_drain_event(bool on);
 
 enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };
