@@ -59,7 +59,7 @@ static struct {
 	bool shutdown;                     /**< baresip is stopping    */
 	bool remote_control;
 	bool cmds;
-	bool events_h;
+	bool shutdown_reg;                  /**< shutdown handler set   */
 } kar;
 
 
@@ -558,7 +558,7 @@ static int module_init(void)
 	err = host_shutdown_register(shutdown_handler);
 	if (err)
 		return err;
-	kar.events_h = true;
+	kar.shutdown_reg = true;
 
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
@@ -577,7 +577,7 @@ static int module_init(void)
    has freed the SIP stack (and with it the listeners) */
 static int module_close(void)
 {
-	if (kar.events_h)
+	if (kar.shutdown_reg)
 		host_shutdown_unregister();
 
 	if (kar.cmds)
@@ -587,7 +587,7 @@ static int module_close(void)
 	kar.replies = mem_deref(kar.replies);
 	kar.rate = mem_deref(kar.rate);
 	kar.cmds = false;
-	kar.events_h = false;
+	kar.shutdown_reg = false;
 
 	return 0;
 }
