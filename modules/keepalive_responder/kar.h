@@ -79,6 +79,8 @@ int kar_conf_log(enum kar_log *val, const char *str);
 const char *kar_log_name(enum kar_log log);
 int kar_conf_check_sync(bool *reregister, const char *str);
 int kar_conf_u32(uint32_t *val, const char *str);
+int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
+		   uint32_t max);
 
 
 /*
@@ -110,6 +112,7 @@ enum kar_reply {
 	KAR_R_BAD_SCHEME,     /**< 416 Unsupported URI Scheme         */
 	KAR_R_BAD_EXTENSION,  /**< 420 + Unsupported                  */
 	KAR_R_BAD_MEDIA,      /**< 415 + Accept, Accept-Encoding      */
+	KAR_R_DRAIN,          /**< 503 + Retry-After while draining   */
 	KAR_R_N
 };
 
@@ -129,6 +132,7 @@ typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
 /** Inputs of the decision besides the request itself */
 struct kar_policy {
 	bool exclusive;
+	bool drain;        /**< probes get 503 (out of rotation)    */
 	const struct kar_events *events;
 	kar_ua_match_h *uah;
 	void *arg;
@@ -156,6 +160,11 @@ int  kar_validate_unsupported(struct re_printf *pf,
 
 struct kar_replies;
 
+enum {
+	KAR_RETRY_DEFAULT = 300,    /**< Retry-After of a drain 503, s    */
+	KAR_RETRY_MAX     = 86400,
+};
+
 int  kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 		       uint64_t secret);
 int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
@@ -163,6 +172,7 @@ int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		      bool *rport);
 uint64_t kar_reply_totag(const struct kar_replies *r,
 			 const struct sip_msg *msg);
+int  kar_replies_retry(struct kar_replies *r, uint32_t secs);
 void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
 		      uint16_t *scode, const char **reason);
 int  kar_reply_send(struct kar_replies *r, struct sip *sip,
@@ -176,6 +186,7 @@ int  kar_reply_send(struct kar_replies *r, struct sip *sip,
 
 enum kar_counter {
 	KAR_C_ANSWERED = 0,
+	KAR_C_DRAINED,          /**< 503 to a probe while draining  */
 	KAR_C_PASSED,
 	KAR_C_REJECTED,
 	KAR_C_DROPPED_RATE,
@@ -208,6 +219,7 @@ struct kar_stats_view {
 	const struct kar_stats *st;
 	const struct kar_events *events;
 	bool exclusive;
+	bool drain;
 	uint64_t now;                        /**< tmr_jiffies()          */
 };
 
@@ -314,7 +326,11 @@ enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
 struct kar_cmds {
 	int (*exclusive)(struct re_printf *pf, const char *prm);
 	int (*stats)(struct re_printf *pf, const char *prm);
+	int (*drain)(struct re_printf *pf, const char *prm);
 };
+
+/** Called once baresip begins to shut down */
+typedef void (host_shutdown_h)(void);
 
 struct sip *host_sip(void);
 int  host_abi_check(void);
@@ -330,5 +346,8 @@ int  host_check_sync(struct ua *ua, const struct pl *params);
 unsigned host_reregister_all(void);
 int  host_call_talk(struct ua *ua);
 int  host_call_hold(struct ua *ua);
+int  host_shutdown_register(host_shutdown_h *h);
+void host_shutdown_unregister(void);
+void host_drain_event(bool on);
 
 enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };

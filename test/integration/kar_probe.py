@@ -84,8 +84,8 @@ CTRL_TIMEOUT = 3.0 * TIME_SCALE
 SIX_HEADERS = ("allow", "accept", "accept-encoding", "accept-language",
                "supported", "allow-events")
 ACCEPTED_EVENTS = ("keep-alive", "check-sync", "message-summary")
-COUNTER_KEYS = ("answered", "passed", "rejected", "dropped-rate",
-                "dropped-scanner", "untrusted")
+COUNTER_KEYS = ("answered", "drained", "passed", "rejected",
+                "dropped-rate", "dropped-scanner", "untrusted")
 
 MWI_BODY = ("Messages-Waiting: yes\r\n"
             "Message-Account: sip:alice@127.0.0.1\r\n"
@@ -1099,6 +1099,8 @@ def t_stats(ctrl, sip, mode, state):
     bad = []
     if st.get("mode") != mode:
         bad.append("mode %r (expected %r)" % (st.get("mode"), mode))
+    if st.get("drain") is not False:
+        bad.append("drain %r (expected false)" % st.get("drain"))
     if not is_int(st.get("uptime")) or st["uptime"] < 0:
         bad.append("uptime %r" % st.get("uptime"))
     methods = st.get("methods")
