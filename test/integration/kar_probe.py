@@ -978,14 +978,21 @@ class Runner:
         self.passed = 0
         self.failed = 0
         self.guard = None       # returns why no test can pass, or None
+        self.steps = []         # the checks under way, outermost first
+        self.stopped_in = None  # where an interruption found it
 
     def run(self, name, fn, *args):
         why = self.guard and self.guard()
         if why:
             self.fail(name, why)
             return False
+        self.steps.append(name)
         try:
             fn(*args)
+        except (KeyboardInterrupt, Interrupted):
+            if self.stopped_in is None:
+                self.stopped_in = " > ".join(self.steps)
+            raise
         except Fail as e:
             self.fail(name, str(e))
         except Exception as e:
@@ -998,6 +1005,8 @@ class Runner:
             self.passed += 1
             print("ok   %s" % name, flush=True)
             return True
+        finally:
+            self.steps.pop()
         return False
 
     def fail(self, name, why):
@@ -1418,7 +1427,9 @@ def run_checked(args, runner, fn):
         try:
             return fn(args, runner)
         except (KeyboardInterrupt, Interrupted) as e:
-            runner.fail("interrupted", type(e).__name__)
+            # a hang that only the caller's timeout ended: say where
+            runner.fail("interrupted", "%s during %s" % (
+                type(e).__name__, runner.stopped_in or "the set-up"))
         except Exception as e:      # a harness bug must not hide as a pass
             runner.fail("harness", "%s: %s" % (type(e).__name__, e))
             if verbose:
