@@ -65,7 +65,9 @@ import traceback
 import uuid
 
 HOST = "127.0.0.1"
-STOCK_MODDIR = "/usr/lib/baresip/modules"
+# baresip's own modules; a source-built baresip has them in its prefix
+STOCK_MODDIR = os.environ.get("KAR_STOCK_MODDIR",
+                              "/usr/lib/baresip/modules")
 MODNAME = "keepalive_responder"
 
 # Every wait is bounded.  The bounds are far above what an idle machine
@@ -873,6 +875,9 @@ STOCK = {
                  options_nouser=expect(200, sdp_body, has_contact),
                  options_bob=expect(200, sdp_body, has_contact),
                  options_scanner=expect(200, sdp_body, has_contact)),
+    # source builds, measured with KAR_STOCK_MODDIR at their prefix
+    (3, 24): STOCK_1_0,
+    (4, 10): STOCK_1_0,
 }
 
 # A request the module passes on gets what the stock baresip under test

@@ -370,12 +370,12 @@ static int64_t json_int(const struct odict *o, const char *obj,
 {
 	const struct odict_entry *e = odict_lookup(o, obj);
 
-	if (!e || e->type != ODICT_OBJECT)
+	if (!e || UT_ODICT_TYPE(e) != ODICT_OBJECT)
 		return -1;
 
-	e = odict_lookup(e->u.odict, key);
+	e = odict_lookup(UT_ODICT_OBJ(e), key);
 
-	return e && e->type == ODICT_INT ? e->u.integer : -1;
+	return e && UT_ODICT_TYPE(e) == ODICT_INT ? UT_ODICT_INT(e) : -1;
 }
 
 
@@ -403,24 +403,24 @@ static void test_json_decode(void)
 						8), 0);
 
 	e = odict_lookup(o, "mode");
-	CU_ASSERT_TRUE(e && e->type == ODICT_STRING &&
-		       !strcmp(e->u.str, "exclusive"));
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_STRING &&
+		       !strcmp(UT_ODICT_STR(e), "exclusive"));
 	e = odict_lookup(o, "drain");
-	CU_ASSERT_TRUE(e && e->type == ODICT_BOOL && e->u.boolean);
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_BOOL && UT_ODICT_BOOL(e));
 	e = odict_lookup(o, "uptime");
-	CU_ASSERT_TRUE(e && e->type == ODICT_INT && e->u.integer == 0);
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_INT && UT_ODICT_INT(e) == 0);
 
 	e = odict_lookup(o, "methods");
-	CU_ASSERT_TRUE(e && e->type == ODICT_OBJECT &&
-		       odict_count(e->u.odict, false) == KAR_M_N);
-	if (e && e->type == ODICT_OBJECT) {
-		CU_ASSERT_EQUAL(json_int(e->u.odict, "OPTIONS", "answered"),
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_OBJECT &&
+		       odict_count(UT_ODICT_OBJ(e), false) == KAR_M_N);
+	if (e && UT_ODICT_TYPE(e) == ODICT_OBJECT) {
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "OPTIONS", "answered"),
 				10);
-		CU_ASSERT_EQUAL(json_int(e->u.odict, "OPTIONS", "drained"),
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "OPTIONS", "drained"),
 				11);
-		CU_ASSERT_EQUAL(json_int(e->u.odict, "NOTIFY",
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "NOTIFY",
 					 "dropped-scanner"), 25);
-		CU_ASSERT_EQUAL(json_int(e->u.odict, "other", "untrusted"),
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "other", "untrusted"),
 				36);
 	}
 
