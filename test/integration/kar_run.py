@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""
+kar_run.py -- the README's run command (scripts/run) works as it says.
+
+Starts scripts/run (which builds the module and starts the installed
+baresip with it on the embedded default config) on free loopback ports,
+then checks what the README promises of it:
+
+  * OPTIONS sip:127.0.0.1:PORT gets the module's 200;
+  * an unsolicited MWI NOTIFY gets 200 and raises MWI_NOTIFY on ctrl_tcp;
+  * check-sync gets 200 and, from baresip 1.1 on, raises a MODULE event
+    (keepalive_responder,check-sync) on ctrl_tcp;
+  * /kar_exclusive over ctrl_tcp answers "shared";
+  * SIGTERM to the script's process group stops baresip and removes the
+    script's temporary folder.
+
+    kar_run.py --script scripts/run --work build/test/run
+
+Last line: "N passed, M failed"; exit status 0 only when nothing failed.
+"""
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_probe as kp                                   # noqa: E402
+
+BUILD_WAIT = 300 * kp.TIME_SCALE    # scripts/run builds the module first
+
+
+def run_all(args, runner):
+    sip_port, ctrl_port = kp.pick_ports()
+    env = dict(os.environ,
+               KAR_SIP_LISTEN="%s:%d" % (kp.HOST, sip_port),
+               KAR_CTRL_LISTEN="%s:%d" % (kp.HOST, ctrl_port),
+               KAR_BUILD_DIR=os.path.join(args.work, "build"))
+    os.makedirs(args.work, exist_ok=True)
+    logpath = os.path.join(args.work, "run.log")
+    with open(logpath, "wb") as logf:
+        proc = subprocess.Popen([args.script], stdin=subprocess.DEVNULL,
+                                stdout=logf, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+    folder = []
+
+    def log_text():
+        with open(logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def dead():
+        if proc.poll() is not None:
+            return "scripts/run exited with status %d:\n%s" % (
+                proc.returncode, kp.indent(log_text()[-2000:]))
+        return None
+
+    try:
+        def started():
+            sip = kp.SipClient(sip_port)
+            deadline = time.monotonic() + BUILD_WAIT
+            while time.monotonic() < deadline:
+                why = dead()
+                if why:
+                    raise kp.Fail(why)
+                try:
+                    if sip.request("udp", "OPTIONS", None, timeout=0.5):
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise kp.Fail("no SIP answer on %d within %.0f s"
+                              % (sip_port, BUILD_WAIT))
+            m = re.search(r"config in (\S+)", log_text())
+            if not m:
+                raise kp.Fail("scripts/run did not name its folder")
+            folder.append(m.group(1))
+        if not runner.run("run_starts", started):
+            return
+        runner.guard = dead
+        sip = kp.SipClient(sip_port)
+        ctrl = kp.Ctrl(ctrl_port)
+
+        runner.run("options_module_200", kp.check_sip, sip,
+                   "options_nouser", "udp", "shared")
+        runner.run("ctrl_mode_shared", lambda: kp.mode_word(
+            kp.ctrl_ok(ctrl, "kar_exclusive"), "shared"))
+        runner.run("mwi_event", kp.t_mwi_event, ctrl, sip)
+
+        def checksync():
+            ctrl.drain()
+            kw = dict(kp.REQ["notify_checksync"])
+            kp.expect(200)(sip.request("udp", **kw), kw)
+            if kp.baresip_version() < (1, 1):
+                return          # 1.0 has no module events: a log line
+            ev = ctrl.wait_event(lambda e: e.get("type") == "MODULE" and (
+                e.get("param") or "").startswith(
+                    "keepalive_responder,check-sync,"), 2 * kp.TIME_SCALE)
+            if ev is None:
+                raise kp.Fail("no MODULE event keepalive_responder,"
+                              "check-sync on ctrl_tcp")
+        runner.run("checksync_event", checksync)
+        ctrl.close()
+        runner.guard = None
+
+        def stops():
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(kp.STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                raise kp.Fail("scripts/run still runs %.0f s after SIGTERM"
+                              % kp.STOP_TIMEOUT)
+            if folder and os.path.exists(folder[0]):
+                raise kp.Fail("%s left behind" % folder[0])
+        runner.run("sigterm_stops_and_cleans", stops)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--script", required=True, help="scripts/run")
+    ap.add_argument("--work", required=True, help="folder to build in")
+    ap.add_argument("--baresip", default="/usr/bin/baresip",
+                    help="the baresip scripts/run starts (for its "
+                         "version)")
+    args = ap.parse_args()
+    kp.BARESIP = args.baresip
+    signal.signal(signal.SIGTERM, kp.on_sigterm)
+
+    runner = kp.Runner()
+    kp.run_checked(argparse.Namespace(module=None, baresip=args.baresip),
+                   runner, lambda a, r: run_all(args, r))
+    return kp.finish(runner)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
