@@ -1,13 +1,14 @@
 #!/bin/sh
 # release_test.sh SRC WORK
 #
-# The release step end to end, on a clone of SRC's repository (a tag
-# made there only): scripts/release makes keepalive-responder-<v>.tar.gz
-# from the tag; uscan, with debian/watch pointed at a loopback HTTP
+# The release step end to end, on a git repository made from a copy of
+# SRC (as git sees it when SRC is a checkout), with a tag made there
+# only: scripts/release makes keepalive-responder-<v>.tar.gz from the
+# tag; uscan, with debian/watch pointed at a loopback HTTP
 # server holding it, finds and fetches it as the .orig.tar.gz; dpkg-source
 # builds the source package from it plus debian/ and extracts it again;
 # lintian has no error or warning for the source.  Exit 77 (CTest:
-# skipped) when SRC is no git checkout or a tool is missing.
+# skipped) when a tool is missing.
 set -eu
 
 src=$1 work=$2
@@ -15,8 +16,6 @@ for tool in git uscan dpkg-source lintian python3; do
 	command -v $tool >/dev/null ||
 		{ echo "SKIP: no $tool (scripts/deps installs it)"; exit 77; }
 done
-git -C "$src" rev-parse --git-dir >/dev/null 2>&1 ||
-	{ echo "SKIP: $src is no git checkout"; exit 77; }
 
 fail() {
 	echo "FAIL: $*"
@@ -34,11 +33,26 @@ trap 'exit 143' INT TERM HUP
 
 rm -rf "$work"
 mkdir -p "$work/rel" "$work/dl" "$work/pkg"
-git clone -q "$src" "$work/repo"
+# The tree: what git tracks plus new files when SRC is a checkout, else
+# all of it but build folders; committed to a repository of its own
+mkdir -p "$work/repo"
+if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$src" && git ls-files -co --exclude-standard -z |
+		tar --null -T - -cf -) | tar -C "$work/repo" -xf -
+else
+	tar -C "$src" --exclude=./.git --exclude='./build*' -cf - . |
+		tar -C "$work/repo" -xf -
+fi
+g() {
+	git -C "$work/repo" -c user.name=release-test \
+		-c user.email=release-test@example.org "$@"
+}
+g init -q
+g add -A
+g commit -q -m "release test"
 v=$(sed -n 's/^project(keepalive_responder VERSION \([0-9][0-9.]*\).*/\1/p' \
 	"$work/repo/CMakeLists.txt")
-git -C "$work/repo" rev-parse -q --verify "refs/tags/v$v" >/dev/null ||
-	git -C "$work/repo" tag "v$v"
+g tag "v$v"
 
 # 1. scripts/release
 tarball=$(sh "$work/repo/scripts/release" "v$v" "$work/rel") ||
@@ -55,6 +69,7 @@ grep -qx "keepalive-responder-$v/LICENSE" "$work/list" || fail "no LICENSE in th
 echo "ok   scripts/release: $(basename "$tarball"), $(grep -c . "$work/list") entries"
 
 # 2. uscan with debian/watch, its URL pointed at a loopback server
+: >"$work/http.log"
 python3 -u -m http.server --bind 127.0.0.1 --directory "$work/rel" 0 \
 	>"$work/http.log" 2>&1 &
 http=$!
