@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 #
 # module.mk -- build keepalive_responder with GNU make, out of tree
 #

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # cmake/package.cmake -- documentation install
 #
 # "cmake --install" puts README.md, NEWS.md, docs/*.md and the example

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026 keepalive_responder developers */
 /**
  * @file baresip_abi.h  keepalive_responder -- baresip ABIs without a header
  *

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # Sources of the module, shared by the top-level build and the in-tree
 # fragment.  KAR_CORE_SRCS need libre only (the unit tests link them);
 # KAR_HOST_SRCS talk to baresip.

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """keepalive_responder benchmark: the driver behind test/bench/run.
 
 Drives each responder with sipp over loopback UDP, one responder at a

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026 keepalive_responder developers */
 /**
  * @file fuzz_mwi.c  libFuzzer target: message-summary bodies (RFC 3842)
  *

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # Run one libFuzzer target for a bounded time on a fresh copy of its seed
 # corpus.  Exit status 0 only if the fuzzer ran the whole time without a
 # crash, leak, timeout, out-of-memory, sanitizer report or failed check.

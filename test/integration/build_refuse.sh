@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # build_refuse.sh CMAKE SRC WORK
 #
 # Without a baresip.h, a baresip version the project has no declarations

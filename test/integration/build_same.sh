@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # build_same.sh SRC WORK CMAKE_MODULE PYTHON KAR_PROBE BARESIP
 #
 # make -f module.mk builds the same module as CMake did: the same baresip

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """
 kar_abi.py -- a module built for another baresip generation refuses to
 load, with one warning naming both.

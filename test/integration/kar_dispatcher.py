@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """
 kar_dispatcher.py -- a real prober: Kamailio's dispatcher takes the
 baresip endpoint out of rotation on /kar_drain on and back on off.

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """
 kar_drain.py -- integration test of keepalive_responder's drain (SPEC.md,
 "Drain") against the real baresip (Debian 12's baresip-core 1.0.0).

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """
 kar_events.py -- integration test of keepalive_responder's event packages
 (message-summary, check-sync, talk, hold) and its trust gate against the

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """
 kar_validate.py -- RFC 3261 8.2 validation of keepalive_responder against
 the real baresip.

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # deb_test.sh SRC WORK
 #
 # The Debian package as a packager and a user get it: build it from

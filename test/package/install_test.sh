@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # install_test.sh CMAKE SRC WORK
 #
 # "cmake --install" and "make -f module.mk install" honour DESTDIR and

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # release_test.sh SRC WORK
 #
 # The release step end to end, on a git repository made from a copy of

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # version_test.sh SRC
 #
 # The version lives in one place, CMakeLists.txt's project(... VERSION):

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026 keepalive_responder developers */
 /**
  * @file keep_mapped.c  LD_PRELOAD shim for the ASan integration runs
  *

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 # The steps of the ASan+UBSan test runs (label "asan"); CTest calls them
 # from test/sanitize/CMakeLists.txt.
 #

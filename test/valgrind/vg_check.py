@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """
 vg_check.py -- run the integration harness with baresip under valgrind
 memcheck and fail on memory errors attributable to keepalive_responder.
