@@ -26,6 +26,54 @@ enum {
 
 
 /*
+ * libre finds a header by its id, a 12-bit hash of the name: a header
+ * whose name only collides with the one asked for ("X-bpp" with "CSeq")
+ * is found as well.  The checks see only the headers of that name.
+ */
+struct named {
+	const char *name;
+	const char *compact;          /**< compact form, or NULL      */
+	const struct sip_hdr *first;
+	uint32_t n;
+};
+
+
+static bool has_name(const struct sip_hdr *hdr, const char *name,
+		     const char *compact)
+{
+	return !pl_strcasecmp(&hdr->name, name) ||
+		(compact && !pl_strcasecmp(&hdr->name, compact));
+}
+
+
+static bool count_named(const struct sip_hdr *hdr,
+			const struct sip_msg *msg, void *arg)
+{
+	struct named *nd = arg;
+	(void)msg;
+
+	if (has_name(hdr, nd->name, nd->compact) && !nd->n++)
+		nd->first = hdr;
+
+	return false;
+}
+
+
+/* How many headers of that name; the first of them in *first */
+static uint32_t hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
+			  const char *name, const char *compact,
+			  const struct sip_hdr **first)
+{
+	struct named nd = {name, compact, NULL, 0};
+
+	(void)sip_msg_hdr_apply(msg, true, id, count_named, &nd);
+	*first = nd.first;
+
+	return nd.n;
+}
+
+
+/*
  * Content-Length as RFC 3261 20.14 writes it: 1*DIGIT.  libre's own
  * pl_u32() reads "-1" or "x" as 0 and wraps beyond 2^32, so it is not
  * used to decide.
@@ -63,7 +111,8 @@ static bool clen_valid(const struct sip_msg *msg)
 	const struct sip_hdr *hdr;
 	uint32_t clen;
 
-	switch (sip_msg_hdr_count(msg, SIP_HDR_CONTENT_LENGTH)) {
+	switch (hdr_named(msg, SIP_HDR_CONTENT_LENGTH, "Content-Length", "l",
+			  &hdr)) {
 
 	case 0:
 		/* Optional on UDP; libre refuses a TCP message without */
@@ -76,8 +125,7 @@ static bool clen_valid(const struct sip_msg *msg)
 		return false;
 	}
 
-	hdr = sip_msg_hdr(msg, SIP_HDR_CONTENT_LENGTH);
-	if (!hdr || !clen_decode(&hdr->val, &clen))
+	if (!clen_decode(&hdr->val, &clen))
 		return false;
 
 	return clen <= mbuf_get_left(msg->mb);
@@ -88,10 +136,17 @@ static bool clen_valid(const struct sip_msg *msg)
    methods are case-sensitive */
 static bool cseq_valid(const struct sip_msg *msg)
 {
-	if (sip_msg_hdr_count(msg, SIP_HDR_CSEQ) != 1)
+	const struct sip_hdr *hdr;
+	struct sip_cseq cseq;
+
+	if (hdr_named(msg, SIP_HDR_CSEQ, "CSeq", NULL, &hdr) != 1)
 		return false;
 
-	return pl_isset(&msg->cseq.met) && !pl_cmp(&msg->cseq.met, &msg->met);
+	/* its own value: libre's msg->cseq may come from a namesake */
+	if (sip_cseq_decode(&cseq, &hdr->val))
+		return false;
+
+	return pl_isset(&cseq.met) && !pl_cmp(&cseq.met, &msg->met);
 }
 
 
@@ -109,7 +164,7 @@ static bool tag_set(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	(void)msg;
 	(void)arg;
 
-	return pl_isset(&hdr->val);
+	return pl_isset(&hdr->val) && has_name(hdr, "Require", NULL);
 }
 
 
@@ -209,8 +264,9 @@ void kar_validate_body(struct pl *body, const struct sip_msg *msg)
 	body->p = (const char *)mbuf_buf(msg->mb);
 	body->l = mbuf_get_left(msg->mb);
 
-	hdr = sip_msg_hdr(msg, SIP_HDR_CONTENT_LENGTH);
-	if (hdr && clen_decode(&hdr->val, &clen) && clen < body->l)
+	if (hdr_named(msg, SIP_HDR_CONTENT_LENGTH, "Content-Length", "l",
+		      &hdr) &&
+	    clen_decode(&hdr->val, &clen) && clen < body->l)
 		body->l = clen;
 }
 
@@ -228,7 +284,7 @@ static bool print_tag(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	struct tags *t = arg;
 	(void)msg;
 
-	if (!pl_isset(&hdr->val))
+	if (!pl_isset(&hdr->val) || !has_name(hdr, "Require", NULL))
 		return false;
 
 	t->err = re_hprintf(t->pf, "%s%r", t->first ? "" : ", ", &hdr->val);

@@ -287,6 +287,14 @@ static void test_cseq(void)
 	/* White space inside the value is allowed (LWS) */
 	CHECK_VAL(OPT("cseq:\t1   OPTIONS\r\n"), false, KAR_R_NONE);
 	CHECK_VAL(OPT("CSeq: 1\r\n OPTIONS\r\n"), false, KAR_R_NONE);
+
+	/* libre files headers by a 12-bit hash of the name: Abcgg hashes
+	   as CSeq does, and is no CSeq (nor does it make a second one) */
+	CHECK_VAL(OPT("Abcgg: 1 OPTIONS\r\n"), false, KAR_R_BAD_CSEQ);
+	CHECK_VAL(OPT("Abcgg: 2 INVITE\r\nCSeq: 1 OPTIONS\r\n"), false,
+		  KAR_R_NONE);
+	CHECK_VAL(OPT("CSeq: 1 INVITE\r\nAbcgg: 1 OPTIONS\r\n"), false,
+		  KAR_R_BAD_CSEQ);
 }
 
 
@@ -302,6 +310,13 @@ static void test_clen(void)
 		  "abcd", false, KAR_R_BAD_CLEN);
 	CHECK_VAL(OPT("CSeq: 1 OPTIONS\r\nl: 0\r\nl: 0\r\n"), false,
 		  KAR_R_BAD_CLEN);
+
+	/* Abilf hashes as Content-Length does (see test_cseq): no second
+	   Content-Length, and not one that lies */
+	CHECK_VAL(OPT("CSeq: 1 OPTIONS\r\nAbilf: 99\r\n"), false,
+		  KAR_R_NONE);
+	CHECK_VAL(OPT("CSeq: 1 OPTIONS\r\nAbilf: 0\r\n"
+		      "Content-Length: 0\r\n"), false, KAR_R_NONE);
 
 	/* Content-Length is no list: "0, 4" is one bad value */
 	CHECK_VAL(OPT("CSeq: 1 OPTIONS\r\nContent-Length: 0, 4\r\n")
