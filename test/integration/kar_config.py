@@ -45,11 +45,9 @@ nothing failed.  Python 3 standard library only; all traffic stays in
 stopped by its PID.
 """
 
-import argparse
 import json
 import os
 import re
-import signal
 import socket
 import sys
 import time
@@ -447,24 +445,8 @@ def run_all(args, runner):
 
 
 def main():
-    ap = argparse.ArgumentParser(
-        description="Config and log contract of keepalive_responder on "
-                    "the real baresip.")
-    ap.add_argument("--baresip", default="/usr/bin/baresip")
-    ap.add_argument("--module", required=True, metavar="PATH",
-                    help="the built keepalive_responder.so")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the temporary folders")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args()
-    kp.BARESIP = args.baresip
-    kp.verbose = args.verbose
-
-    signal.signal(signal.SIGTERM, kp.on_sigterm)
-
-    runner = kp.Runner()
-    kp.run_checked(args, runner, run_all)
-    return kp.finish(runner)
+    return kp.script_main("Config and log contract of keepalive_responder on "
+                          "the real baresip.", run_all)
 
 
 if __name__ == "__main__":

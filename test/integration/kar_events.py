@@ -61,11 +61,9 @@ nothing failed.  --keep leaves the temporary folders in place; -v prints
 the SIP and ctrl_tcp traffic.
 """
 
-import argparse
 import json
 import os
 import re
-import signal
 import socket
 import sys
 import threading
@@ -1182,27 +1180,8 @@ def run_all(args, runner):
 
 
 def main():
-    ap = argparse.ArgumentParser(
-        description="Integration test of keepalive_responder's event "
-                    "packages against the real baresip.")
-    ap.add_argument("--baresip", default="/usr/bin/baresip",
-                    help="baresip executable (default %(default)s)")
-    ap.add_argument("--module", metavar="PATH", required=True,
-                    help="the built keepalive_responder.so")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the temporary folders")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args()
-    kp.BARESIP = args.baresip
-    kp.verbose = args.verbose
-
-    # SIGTERM (CTest timeout) unwinds through the finally blocks, which
-    # stop baresip; the summary line is still printed
-    signal.signal(signal.SIGTERM, kp.on_sigterm)
-
-    runner = kp.Runner()
-    kp.run_checked(args, runner, run_all)
-    return kp.finish(runner)
+    return kp.script_main("Integration test of keepalive_responder's event "
+                          "packages against the real baresip.", run_all)
 
 
 if __name__ == "__main__":

@@ -1444,6 +1444,33 @@ def run_checked(args, runner, fn):
     return None
 
 
+def script_main(description, run_all, more_args=None):
+    """main() of a test script on this harness: --baresip, --module,
+    --keep, -v and what more_args(parser) adds; run_all(args, runner)
+    runs guarded by run_checked, SIGTERM (a CTest timeout) unwinds
+    through the scripts' finally blocks, and the closing line is
+    printed.  Returns the exit status."""
+    global verbose, BARESIP
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--baresip", default="/usr/bin/baresip",
+                    help="baresip executable (default %(default)s)")
+    ap.add_argument("--module", required=True, metavar="PATH",
+                    help="the built keepalive_responder.so")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary folders")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    if more_args:
+        more_args(ap)
+    args = ap.parse_args()
+    BARESIP = args.baresip
+    verbose = args.verbose
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    runner = Runner()
+    run_checked(args, runner, run_all)
+    return finish(runner)
+
+
 def finish(runner):
     """The closing line CTest and CI read; the exit status."""
     print("%d passed, %d failed" % (runner.passed, runner.failed),
