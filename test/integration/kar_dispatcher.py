@@ -223,12 +223,7 @@ class Kamailio:
                 pass            # gone already, as it should be
 
     def log_tail(self, n=30):
-        try:
-            with open(self.logpath, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(lines[-n:])
+        return kp.log_tail(self.logpath, n)
 
     def cleanup(self):
         try:

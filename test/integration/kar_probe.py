@@ -544,6 +544,16 @@ class Ctrl:
 # ---------------------------------------------------------------------
 # baresip process
 
+def log_tail(path, n):
+    """The last n lines of a process's log file ("" if unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-n:])
+
+
 class Baresip:
     """One baresip process in its own temporary folder."""
 
@@ -689,12 +699,7 @@ class Baresip:
         return [n for n in os.listdir(self.dir) if n.startswith("core")]
 
     def log_tail(self, n=40):
-        try:
-            with open(self.logpath, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(lines[-n:])
+        return log_tail(self.logpath, n)
 
     def cleanup(self):
         """Stop baresip and remove the folder (idempotent: also atexit)."""
