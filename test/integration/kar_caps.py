@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""
+kar_caps.py -- capability answers to OPTIONS against the real baresip.
+
+The module's 200 to an OPTIONS carries an SDP of what baresip can do
+(RFC 3261 11.2, RFC 3264 9) when the request's Accept admits
+application/sdp, and no body otherwise.  Checked over UDP and TCP: no
+Accept, application/sdp, application/*, */*, a list, text/plain only,
+q=0, the most specific range deciding; a retransmission gets the same
+bytes; the SDP names the same codecs, payload types and transport as
+stock baresip's own answer to an OPTIONS for the UA (measured on the
+same baresip in shared mode, where the core answers it), with port 0 and
+no call behind it (exclusive mode to the UA); loading a codec module at
+run time (insmod g722.so over ctrl_tcp) changes the SDP and unloading it
+changes it back; a video codec with a source gives an m=video line; and
+keepalive_responder_sdp no leaves every answer without a body.
+
+How CTest runs it (test/integration/CMakeLists.txt):
+
+    kar_caps.py --baresip /usr/bin/baresip \\
+        --module build/keepalive_responder.so
+
+Last line: "N passed, M failed"; exit status 0 only when nothing failed.
+"""
+
+import argparse
+import os
+import signal
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import kar_probe as kp                                  # noqa: E402
+
+
+CONF = ["keepalive_responder_rate\t0"]
+SDP = kp.module_200()
+BARE = kp.module_200_bare()
+
+# (case, Accept header values, body expected)
+ACCEPTS = [
+    ("no_accept", [], True),
+    ("sdp", ["application/sdp"], True),
+    ("sdp_case", ["Application/SDP"], True),
+    ("application_any", ["application/*"], True),
+    ("any", ["*/*"], True),
+    ("list", ["text/plain, application/sdp;q=0.5"], True),
+    ("two_headers", ["text/plain", "application/sdp"], True),
+    ("text_plain", ["text/plain"], False),
+    ("q0", ["application/sdp;q=0"], False),
+    ("q0_beats_any", ["*/*, application/sdp;q=0.0"], False),
+    ("any_q0_sdp", ["*/*;q=0, application/sdp"], True),
+    ("mwi_only", ["application/simple-message-summary"], False),
+]
+
+
+def media(body):
+    """The m= sections: (m= line, sorted a=rtpmap/a=fmtp lines), with
+    the port left out (stock's is a real RTP port)."""
+    out = []
+    for ln in kp.sdp_lines(body):
+        if ln.startswith("m="):
+            f = ln.split()
+            out.append([" ".join([f[0]] + f[2:]), []])
+        elif out and (ln.startswith("a=rtpmap:")
+                      or ln.startswith("a=fmtp:")):
+            out[-1][1].append(ln)
+    return [(m, sorted(a)) for m, a in out]
+
+
+def options(sip, tp, user=None, accepts=(), sends=1):
+    extra = [("Accept", a) for a in accepts]
+    got = sip.exchange(tp, "OPTIONS", user, sends=sends, extra=extra)
+    return [g[0] if g else None for g in got]
+
+
+def run_accept(runner, sip):
+    for tp in ("udp", "tcp"):
+        for name, accepts, body in ACCEPTS:
+            def check(tp=tp, accepts=accepts, body=body):
+                resp = options(sip, tp, accepts=accepts)[0]
+                (SDP if body else BARE)(resp, {})
+            runner.run("accept_%s_%s" % (name, tp), check)
+
+
+def run_same(runner, sip):
+    def udp_tcp():
+        a = options(sip, "udp")[0]
+        b = options(sip, "tcp")[0]
+        SDP(a, {})
+        SDP(b, {})
+        if a.body != b.body:
+            raise kp.Fail("UDP and TCP bodies differ:\n%r\n%r"
+                          % (a.body, b.body))
+    runner.run("same_body_udp_tcp", udp_tcp)
+
+    for tp in ("udp", "tcp"):
+        def retransmit(tp=tp):
+            a, b = options(sip, tp, sends=2)
+            SDP(a, {})
+            if b is None or a.raw != b.raw:
+                raise kp.Fail("retransmission answered differently:\n"
+                              "%r\n%r" % (a.raw, b and b.raw))
+        runner.run("retransmit_identical_%s" % tp, retransmit)
+
+
+def run_like_stock(runner, sip, ctrl, label):
+    """The module's SDP offers what baresip's own answer offers."""
+    def check():
+        kp.ctrl_ok(ctrl, "kar_exclusive", "off")
+        stock = options(sip, "udp", "alice")[0]
+        kp.expect(200, kp.sdp_body, kp.has_contact)(stock, {})
+        kp.ctrl_ok(ctrl, "kar_exclusive", "on")
+        try:
+            mod = options(sip, "udp", "alice")[0]
+        finally:
+            kp.ctrl_ok(ctrl, "kar_exclusive", "off")
+        SDP(mod, {})
+        if media(mod.body) != media(stock.body):
+            raise kp.Fail("module %r\nstock  %r"
+                          % (media(mod.body), media(stock.body)))
+        if not any(ln.split()[1] != "0" for ln in
+                   kp.sdp_lines(stock.body) if ln.startswith("m=")):
+            raise kp.Fail("stock answer has no RTP port: not a call")
+    runner.run("like_stock_%s" % label, check)
+
+
+def run_insmod(runner, sip, ctrl):
+    def check():
+        before = options(sip, "udp")[0]
+        SDP(before, {})
+        if b"G722" in before.body:
+            raise kp.Fail("G722 before insmod")
+        kp.ctrl_ok(ctrl, "insmod", "g722")
+        try:
+            after = options(sip, "udp")[0]
+            SDP(after, {})
+            lines = kp.sdp_lines(after.body)
+            if "a=rtpmap:9 G722/8000" not in lines:
+                raise kp.Fail("no G722 after insmod: %r" % after.body)
+            m = [ln for ln in lines if ln.startswith("m=audio")][0]
+            if " 9 " not in m + " ":
+                raise kp.Fail("m= line without 9: %r" % m)
+            # The origin's version counts the rebuild
+            if kp.sdp_lines(before.body)[1] == lines[1]:
+                raise kp.Fail("o= unchanged: %r" % lines[1])
+            again = options(sip, "tcp")[0]
+            if again.body != after.body:
+                raise kp.Fail("the next answer differs again")
+        finally:
+            ctrl.command("rmmod", "g722")
+        gone = options(sip, "udp")[0]
+        SDP(gone, {})
+        if b"G722" in gone.body:
+            raise kp.Fail("G722 still there after rmmod")
+    runner.run("insmod_codec_changes_sdp", check)
+
+
+def with_baresip(args, runner, conf, fn):
+    bs = kp.Baresip(args.baresip, args.module, CONF + conf, args.keep)
+    ctrl = None
+    try:
+        bs.start()
+        ctrl = kp.Ctrl(bs.ctrl_port)
+        runner.guard = bs.dead
+        fn(kp.SipClient(bs.sip_port), ctrl)
+        if runner.failed:
+            print("--- tail of %s ---\n%s\n---"
+                  % (bs.logpath, bs.log_tail()), file=sys.stderr)
+    finally:
+        runner.guard = None
+        if ctrl:
+            ctrl.close()
+        bs.cleanup()
+
+
+def run_all(args, runner):
+    def main_run(sip, ctrl):
+        run_accept(runner, sip)
+        run_same(runner, sip)
+        run_like_stock(runner, sip, ctrl, "audio")
+        run_insmod(runner, sip, ctrl)
+    with_baresip(args, runner, [], main_run)
+
+    # A video codec and a video source: baresip offers video too
+    def video_run(sip, ctrl):
+        def check():
+            resp = options(sip, "udp")[0]
+            SDP(resp, {})
+            lines = kp.sdp_lines(resp.body)
+            if not any(ln.startswith("m=video 0 RTP/AVP ")
+                       for ln in lines):
+                raise kp.Fail("no m=video line: %r" % resp.body)
+            if "a=rtpmap:96 VP8/90000" not in lines:
+                raise kp.Fail("no VP8 rtpmap: %r" % resp.body)
+        runner.run("video_line", check)
+        run_like_stock(runner, sip, ctrl, "video")
+    with_baresip(args, runner, ["module\t\t\tvp8.so",
+                                "module\t\t\tfakevideo.so"], video_run)
+
+    def off_run(sip, ctrl):
+        for tp in ("udp", "tcp"):
+            runner.run("sdp_no_%s" % tp,
+                       lambda tp=tp: BARE(options(sip, tp)[0], {}))
+        runner.run("sdp_no_accept_sdp",
+                   lambda: BARE(options(sip, "udp",
+                                        accepts=["application/sdp"])[0],
+                                {}))
+    with_baresip(args, runner, ["keepalive_responder_sdp\tno"], off_run)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--baresip", default="/usr/bin/baresip")
+    ap.add_argument("--module", required=True)
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    kp.BARESIP = args.baresip
+    kp.verbose = args.verbose
+    signal.signal(signal.SIGTERM, kp.on_sigterm)
+
+    runner = kp.Runner()
+    kp.run_checked(args, runner, run_all)
+    return kp.finish(runner)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
