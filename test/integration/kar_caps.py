@@ -12,8 +12,10 @@ stock baresip's own answer to an OPTIONS for the UA (measured on the
 same baresip in shared mode, where the core answers it), with port 0 and
 no call behind it (exclusive mode to the UA); loading a codec module at
 run time (insmod g722.so over ctrl_tcp) changes the SDP and unloading it
-changes it back; a video codec with a source gives an m=video line; and
-keepalive_responder_sdp no leaves every answer without a body.
+changes it back; a video codec with a source gives an m=video line; the
+account's media encryption (mediaenc=srtp-mand) gives RTP/SAVP as in
+baresip's own offer; and keepalive_responder_sdp no leaves every answer
+without a body.
 
 How CTest runs it (test/integration/CMakeLists.txt):
 
@@ -35,7 +37,17 @@ import kar_probe as kp                                  # noqa: E402
 
 
 CONF = ["keepalive_responder_rate\t0"]
-SDP = kp.module_200()
+
+
+def avp(resp, kw):
+    """RTP/AVP: no media encryption configured"""
+    for ln in kp.sdp_lines(resp.body):
+        if ln.startswith("m=") and ln.split()[2] != "RTP/AVP":
+            raise kp.Fail("transport of %r is not RTP/AVP" % ln)
+
+
+SDP = kp.module_200(avp)
+ANY = kp.module_200()
 BARE = kp.module_200_bare()
 
 # (case, Accept header values, body expected)
@@ -105,7 +117,7 @@ def run_same(runner, sip):
         runner.run("retransmit_identical_%s" % tp, retransmit)
 
 
-def run_like_stock(runner, sip, ctrl, label):
+def run_like_stock(runner, sip, ctrl, label, check_sdp=SDP):
     """The module's SDP offers what baresip's own answer offers."""
     def check():
         kp.ctrl_ok(ctrl, "kar_exclusive", "off")
@@ -116,7 +128,7 @@ def run_like_stock(runner, sip, ctrl, label):
             mod = options(sip, "udp", "alice")[0]
         finally:
             kp.ctrl_ok(ctrl, "kar_exclusive", "off")
-        SDP(mod, {})
+        check_sdp(mod, {})
         if media(mod.body) != media(stock.body):
             raise kp.Fail("module %r\nstock  %r"
                           % (media(mod.body), media(stock.body)))
@@ -157,8 +169,9 @@ def run_insmod(runner, sip, ctrl):
     runner.run("insmod_codec_changes_sdp", check)
 
 
-def with_baresip(args, runner, conf, fn):
+def with_baresip(args, runner, conf, fn, account_params=""):
     bs = kp.Baresip(args.baresip, args.module, CONF + conf, args.keep)
+    bs.account_params = account_params
     ctrl = None
     try:
         bs.start()
@@ -198,6 +211,20 @@ def run_all(args, runner):
         run_like_stock(runner, sip, ctrl, "video")
     with_baresip(args, runner, ["module\t\t\tvp8.so",
                                 "module\t\t\tfakevideo.so"], video_run)
+
+    # The account's media encryption decides the transport
+    def srtp_run(sip, ctrl):
+        def check():
+            resp = options(sip, "udp")[0]
+            ANY(resp, {})
+            m = [ln for ln in kp.sdp_lines(resp.body)
+                 if ln.startswith("m=")]
+            if m != ["m=audio 0 RTP/SAVP 0 8 101"]:
+                raise kp.Fail("media lines %r" % m)
+        runner.run("srtp_transport", check)
+        run_like_stock(runner, sip, ctrl, "srtp", ANY)
+    with_baresip(args, runner, ["module\t\t\tsrtp.so"], srtp_run,
+                 ";mediaenc=srtp-mand")
 
     def off_run(sip, ctrl):
         for tp in ("udp", "tcp"):

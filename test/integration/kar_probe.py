@@ -555,6 +555,7 @@ class Baresip:
         self.dir = tempfile.mkdtemp(prefix="kar_probe.")
         self.logpath = os.path.join(self.dir, "baresip.log")
         self.sip_port = self.ctrl_port = None
+        self.account_params = ""        # more ;params of the account
         atexit.register(self.cleanup)
 
     def _write_files(self):
@@ -597,7 +598,8 @@ class Baresip:
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write("\n".join(lines) + "\n")
         with open(os.path.join(self.dir, "accounts"), "w") as f:
-            f.write("<sip:alice@%s>;regint=0\n" % HOST)
+            f.write("<sip:alice@%s>;regint=0%s\n"
+                    % (HOST, self.account_params))
         log("config:\n" + indent("\n".join(lines)))
 
     def start(self):
@@ -806,7 +808,7 @@ def caps_sdp(resp, kw):
                     lines[1]):
         raise Fail("SDP origin %r" % lines[1])
     media = [ln for ln in lines if ln.startswith("m=")]
-    if not media or not media[0].startswith("m=audio 0 RTP/AVP "):
+    if not media or not re.match(r"m=audio 0 [A-Z/]+ \d", media[0]):
         raise Fail("SDP media lines %r" % media)
     for ln in media:
         if ln.split()[1] != "0":
