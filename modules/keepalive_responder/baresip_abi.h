@@ -75,6 +75,12 @@ void module_event(const char *module, const char *event, struct ua *ua,
 		  struct call *call, const char *fmt, ...);
 #endif
 
+/* UA event handlers (the shutdown event) */
+typedef void (ua_event_h)(struct ua *ua, enum ua_event ev,
+			  struct call *call, const char *prm, void *arg);
+int  uag_event_register(ua_event_h *eh, void *arg);
+void uag_event_unregister(ua_event_h *eh);
+
 
 /* Calls */
 enum call_state {

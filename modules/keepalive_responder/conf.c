@@ -127,3 +127,30 @@ int kar_conf_u32(uint32_t *val, const char *str)
 
 	return 0;
 }
+
+
+/**
+ * Parse an unsigned decimal number within bounds
+ *
+ * @param val Parsed value
+ * @param str Digits only
+ * @param min Smallest value allowed
+ * @param max Largest value allowed
+ *
+ * @return 0 if success, EINVAL if not such a number or out of bounds
+ */
+int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
+		   uint32_t max)
+{
+	uint32_t n;
+
+	if (!val || kar_conf_u32(&n, str))
+		return EINVAL;
+
+	if (n < min || n > max)
+		return EINVAL;
+
+	*val = n;
+
+	return 0;
+}

@@ -38,6 +38,7 @@
 
 
 static const struct kar_cmds *kar_cmds;
+static host_shutdown_h *shutdown_h;
 
 
 struct sip *host_sip(void)
@@ -83,36 +84,50 @@ const char *host_built_for(void)
 }
 
 
+/* Does the running baresip give this event number the name it has
+   where the module was built? */
+static bool event_named(int ev, const char *name)
+{
+#ifdef KAR_HAVE_UA_EVENT
+	const char *s = uag_event_str ? uag_event_str((enum ua_event)ev) :
+		NULL;
+#else
+	const char *s = bevent_str ? bevent_str((enum bevent_ev)ev) : NULL;
+#endif
+
+	return s && !strcmp(s, name);
+}
+
+
 /**
  * Is the running baresip of the generation the module was built for?
  *
  * Event numbers are compiled in.  baresip names its own events, so the
- * name it gives the number compiled here for MWI_NOTIFY says whether the
- * two agree (1.1 moved it from 4 to 6); and the calls of the generation
- * must be there.
+ * names it gives the numbers compiled here for the events the module
+ * uses say whether the two agree (1.1 moved MWI_NOTIFY from 4 to 6, 2.4
+ * SHUTDOWN from 7 to 8); and the calls of the generation must be there.
  *
  * @return 0 if so, EPROTO (after one warning naming both) if not
  */
 int host_abi_check(void)
 {
-	const char *name = NULL;
-	bool calls = true;
+	bool ok;
 
 #ifdef KAR_HAVE_UA_EVENT
-	if (uag_event_str)
-		name = uag_event_str(UA_EVENT_MWI_NOTIFY);
+	ok = event_named(UA_EVENT_MWI_NOTIFY, "MWI_NOTIFY") &&
+		event_named(UA_EVENT_SHUTDOWN, "SHUTDOWN");
 #else
-	if (bevent_str)
-		name = bevent_str(BEVENT_MWI_NOTIFY);
+	ok = event_named(BEVENT_MWI_NOTIFY, "MWI_NOTIFY") &&
+		event_named(BEVENT_SHUTDOWN, "SHUTDOWN");
 #endif
 #ifdef KAR_HAVE_MODULE_EVENT
-	calls = calls && module_event;
+	ok = ok && module_event;
 #endif
 #ifdef KAR_HAVE_UAG_FIND_MSG
-	calls = calls && uag_find_msg;
+	ok = ok && uag_find_msg;
 #endif
 
-	if (calls && name && !strcmp(name, "MWI_NOTIFY"))
+	if (ok)
 		return 0;
 
 	host_log(HOST_WARN, "keepalive_responder: built for baresip %s, but"
@@ -279,6 +294,84 @@ int host_check_sync(struct ua *ua, const struct pl *params)
 
 
 /**
+ * Raise the drain state as a module event, where baresip has module
+ * events (1.1 and later); 1.0 has only the log line the caller writes
+ *
+ * @param on Drain state
+ */
+void host_drain_event(bool on)
+{
+#ifdef KAR_HAVE_MODULE_EVENT
+	module_event("keepalive_responder", "drain", NULL, NULL, "%s",
+		     on ? "on" : "off");
+#else
+	(void)on;
+#endif
+}
+
+
+/* baresip emits SHUTDOWN per UA from ua_stop_all() (quit, SIGTERM),
+   before it closes the SIP stack; the first one is enough */
+#if defined(KAR_HAVE_BEVENT)
+static void event_handler(enum bevent_ev ev, struct bevent *event,
+			  void *arg)
+{
+	(void)event;
+	(void)arg;
+
+	if (ev == BEVENT_SHUTDOWN && shutdown_h)
+		shutdown_h();
+}
+#else
+static void event_handler(struct ua *ua, enum ua_event ev,
+			  struct call *call, const char *prm, void *arg)
+{
+	(void)ua;
+	(void)call;
+	(void)prm;
+	(void)arg;
+
+	if (ev == UA_EVENT_SHUTDOWN && shutdown_h)
+		shutdown_h();
+}
+#endif
+
+
+/**
+ * Have a handler called when baresip begins to shut down
+ *
+ * @param h Handler
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int host_shutdown_register(host_shutdown_h *h)
+{
+	if (!h)
+		return EINVAL;
+
+	shutdown_h = h;
+
+#if defined(KAR_HAVE_BEVENT)
+	return bevent_register(event_handler, NULL);
+#else
+	return uag_event_register(event_handler, NULL);
+#endif
+}
+
+
+/* At shutdown baresip has flushed its handler list already: harmless */
+void host_shutdown_unregister(void)
+{
+#if defined(KAR_HAVE_BEVENT)
+	bevent_unregister(event_handler);
+#else
+	uag_event_unregister(event_handler);
+#endif
+	shutdown_h = NULL;
+}
+
+
+/**
  * Re-register every UA that registers
  *
  * @return Number of UAs asked to register
@@ -425,11 +518,21 @@ static int cmd_stats(struct re_printf *pf, void *arg)
 }
 
 
+static int cmd_drain(struct re_printf *pf, void *arg)
+{
+	const struct cmd_arg *carg = arg;
+
+	return kar_cmds->drain(pf, carg ? carg->prm : NULL);
+}
+
+
 static const struct cmd cmdv[] = {
 	{"kar_exclusive", 0, CMD_PRM,
 	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
 	{"kar_stats",     0, CMD_PRM,
 	 "keepalive_responder counters [json|reset]", cmd_stats},
+	{"kar_drain",     0, CMD_PRM,
+	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
 };
 
 

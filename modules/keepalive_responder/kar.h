@@ -79,6 +79,8 @@ int kar_conf_log(enum kar_log *val, const char *str);
 const char *kar_log_name(enum kar_log log);
 int kar_conf_check_sync(bool *reregister, const char *str);
 int kar_conf_u32(uint32_t *val, const char *str);
+int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
+		   uint32_t max);
 
 
 /*
@@ -110,6 +112,7 @@ enum kar_reply {
 	KAR_R_BAD_SCHEME,     /**< 416 Unsupported URI Scheme         */
 	KAR_R_BAD_EXTENSION,  /**< 420 + Unsupported                  */
 	KAR_R_BAD_MEDIA,      /**< 415 + Accept, Accept-Encoding      */
+	KAR_R_DRAIN,          /**< 503 + Retry-After while draining   */
 	KAR_R_N
 };
 
@@ -129,6 +132,7 @@ typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
 /** Inputs of the decision besides the request itself */
 struct kar_policy {
 	bool exclusive;
+	bool drain;        /**< probes get 503 (out of rotation)    */
 	const struct kar_events *events;
 	kar_ua_match_h *uah;
 	void *arg;
@@ -194,6 +198,11 @@ bool kar_sdp_accepted(const struct sip_msg *msg);
 
 struct kar_replies;
 
+enum {
+	KAR_RETRY_DEFAULT = 300,    /**< Retry-After of a drain 503, s    */
+	KAR_RETRY_MAX     = 86400,
+};
+
 int  kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 		       uint64_t secret);
 int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
@@ -202,6 +211,7 @@ int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 void kar_replies_sdp(struct kar_replies *r, const struct kar_sdp *sdp);
 uint64_t kar_reply_totag(const struct kar_replies *r,
 			 const struct sip_msg *msg);
+int  kar_replies_retry(struct kar_replies *r, uint32_t secs);
 void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
 		      uint16_t *scode, const char **reason);
 int  kar_reply_send(struct kar_replies *r, struct sip *sip,
@@ -215,6 +225,7 @@ int  kar_reply_send(struct kar_replies *r, struct sip *sip,
 
 enum kar_counter {
 	KAR_C_ANSWERED = 0,
+	KAR_C_DRAINED,          /**< 503 to a probe while draining  */
 	KAR_C_PASSED,
 	KAR_C_REJECTED,
 	KAR_C_DROPPED_RATE,
@@ -247,6 +258,7 @@ struct kar_stats_view {
 	const struct kar_stats *st;
 	const struct kar_events *events;
 	bool exclusive;
+	bool drain;
 	uint64_t now;                        /**< tmr_jiffies()          */
 };
 
@@ -353,6 +365,7 @@ enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
 struct kar_cmds {
 	int (*exclusive)(struct re_printf *pf, const char *prm);
 	int (*stats)(struct re_printf *pf, const char *prm);
+	int (*drain)(struct re_printf *pf, const char *prm);
 };
 
 /** What the capability SDP depends on: when it changes, rebuild */
@@ -361,6 +374,9 @@ struct host_caps {
 	size_t n[2];         /**< audio, video codecs                   */
 	uint32_t telev_pt;
 };
+
+/** Called once baresip begins to shut down */
+typedef void (host_shutdown_h)(void);
 
 struct sip *host_sip(void);
 int  host_abi_check(void);
@@ -379,5 +395,8 @@ int  host_call_hold(struct ua *ua);
 void host_caps_key(struct host_caps *key, const struct pl *user);
 int  host_caps_sdp(struct kar_sdp **sdpp, const struct pl *user,
 		   uint64_t id, uint32_t version);
+int  host_shutdown_register(host_shutdown_h *h);
+void host_shutdown_unregister(void);
+void host_drain_event(bool on);
 
 enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };

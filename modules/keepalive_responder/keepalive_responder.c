@@ -22,6 +22,8 @@
   keepalive_responder_drop_ua         friendly-scanner,sipvicious,...
   keepalive_responder_log             unhandled
   keepalive_responder_sdp             yes
+  keepalive_responder_drain           no
+  keepalive_responder_drain_retry     300
  \endverbatim
  */
 #include <string.h>
@@ -53,6 +55,9 @@ static struct {
 	struct kar_loglimit loglimit;
 	enum kar_log log;
 	uint32_t rate_per_s;
+	uint32_t drain_retry;              /**< Retry-After, seconds   */
+	bool drain;                        /**< set by the operator    */
+	bool shutdown;                     /**< baresip is stopping    */
 	bool remote_control;
 	bool cmds;
 	struct {                           /**< OPTIONS capability SDP */
@@ -63,12 +68,45 @@ static struct {
 		uint64_t id;               /**< o= session id           */
 		uint32_t version;          /**< o= version: rebuilds    */
 	} caps;
+	bool shutdown_reg;                  /**< shutdown handler set   */
 } kar;
 
 
 static const char *mode_name(void)
 {
 	return kar.pol.exclusive ? "exclusive" : "shared";
+}
+
+
+static const char *drain_name(void)
+{
+	if (!kar.pol.drain)
+		return "off";
+
+	return kar.shutdown && !kar.drain ? "on (shutting down)" : "on";
+}
+
+
+/* Probes see the effective state: the operator's, or the shutdown's */
+static void drain_update(void)
+{
+	bool on = kar.drain || kar.shutdown;
+
+	if (on == kar.pol.drain)
+		return;
+
+	kar.pol.drain = on;
+	host_log(HOST_INFO, "keepalive_responder: drain %s\n", drain_name());
+	host_drain_event(on);
+}
+
+
+/* Until the SIP stack goes away a dispatcher should hear 503, not 200
+   and then silence */
+static void shutdown_handler(void)
+{
+	kar.shutdown = true;
+	drain_update();
 }
 
 
@@ -157,7 +195,7 @@ static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
 	}
 
 	kar_reply_status(kar.replies, reply, &scode, NULL);
-	kar_stats_count(&kar.stats, v,
+	kar_stats_count(&kar.stats, v, reply == KAR_R_DRAIN ? KAR_C_DRAINED :
 			scode < 300 ? KAR_C_ANSWERED : KAR_C_REJECTED);
 }
 
@@ -301,6 +339,7 @@ static int cmd_stats(struct re_printf *pf, const char *prm)
 	sv.st = &kar.stats;
 	sv.events = &kar.events;
 	sv.exclusive = kar.pol.exclusive;
+	sv.drain = kar.pol.drain;
 	sv.now = tmr_jiffies();
 
 	if (!str_isset(prm))
@@ -320,9 +359,30 @@ static int cmd_stats(struct re_printf *pf, const char *prm)
 }
 
 
+static int cmd_drain(struct re_printf *pf, const char *prm)
+{
+	if (str_isset(prm)) {
+
+		bool val;
+
+		if (kar_conf_bool(&val, prm)) {
+			(void)re_hprintf(pf, "usage: /kar_drain [on|off]\n");
+			return EINVAL;
+		}
+
+		kar.drain = val;
+		drain_update();
+	}
+
+	return re_hprintf(pf, "keepalive_responder drain: %s\n",
+			  drain_name());
+}
+
+
 static const struct kar_cmds cmds = {
 	cmd_exclusive,
 	cmd_stats,
+	cmd_drain,
 };
 
 
@@ -484,6 +544,19 @@ static int load_config(void)
 		return err;
 	if (set && kar_conf_bool(&kar.caps.on, buf))
 		return bad_value("keepalive_responder_sdp", buf, 0);
+	err = conf_value("keepalive_responder_drain", buf, sizeof(buf), &set);
+	if (err)
+		return err;
+	if (set && kar_conf_bool(&kar.drain, buf))
+		return bad_value("keepalive_responder_drain", buf, 0);
+
+	kar.drain_retry = KAR_RETRY_DEFAULT;
+	err = conf_value("keepalive_responder_drain_retry", buf, sizeof(buf),
+			 &set);
+	if (err)
+		return err;
+	if (set && kar_conf_range(&kar.drain_retry, buf, 1, KAR_RETRY_MAX))
+		return bad_value("keepalive_responder_drain_retry", buf, 0);
 
 	return 0;
 }
@@ -523,6 +596,13 @@ static int module_init(void)
 	if (err)
 		return err;
 
+	err = kar_replies_retry(kar.replies, kar.drain_retry);
+	if (err)
+		return err;
+
+	/* No event at start: nobody is listening yet */
+	kar.pol.drain = kar.drain;
+
 	if (kar.rate_per_s) {
 		err = kar_rate_alloc(&kar.rate, kar.rate_per_s, RATE_SLOTS,
 				     rand_u64());
@@ -547,14 +627,20 @@ static int module_init(void)
 		return err;
 	kar.cmds = true;
 
+	err = host_shutdown_register(shutdown_handler);
+	if (err)
+		return err;
+	kar.shutdown_reg = true;
+
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
 	host_log(HOST_INFO, "keepalive_responder: for baresip %s; %s mode,"
 		 " events %H, rate %u/s, %zu trusted, remote control %s,"
-		 " log %s, sdp %s\n", host_built_for(),
+		 " log %s, drain %s (retry %u s), sdp %s\n", host_built_for(),
 		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
 		 kar.trusted.n, kar.remote_control ? "on" : "off",
-		 kar_log_name(kar.log), kar.caps.on ? "on" : "off");
+		 kar_log_name(kar.log), drain_name(), kar.drain_retry,
+		 kar.caps.on ? "on" : "off");
 
 	return 0;
 }
@@ -564,6 +650,9 @@ static int module_init(void)
    has freed the SIP stack (and with it the listeners) */
 static int module_close(void)
 {
+	if (kar.shutdown_reg)
+		host_shutdown_unregister();
+
 	if (kar.cmds)
 		host_cmds_unregister();
 
@@ -572,6 +661,7 @@ static int module_close(void)
 	kar.caps.sdp = mem_deref(kar.caps.sdp);
 	kar.rate = mem_deref(kar.rate);
 	kar.cmds = false;
+	kar.shutdown_reg = false;
 
 	return 0;
 }

@@ -17,6 +17,10 @@
  *   NOTIFY ood, other package      489             489
  *   NOTIFY ood, no/bad Event       pass            400
  *   anything else                  pass            pass (405 at tail)
+ *
+ * While draining, every out-of-dialog OPTIONS and NOTIFY keep-alive gets
+ * 503 + Retry-After instead, in either mode; other packages are decided
+ * as without drain.
  */
 #include <re.h>
 #include "kar.h"
@@ -54,14 +58,19 @@ static void decide_options(struct kar_verdict *v,
 	if (!pl_isset(&msg->uri.user)) {
 		v->stock_bad = true;
 		v->reply = KAR_R_OPTIONS_OK;
-		return;
+	}
+	else {
+		ua = pol->uah && pol->uah(msg, pol->arg);
+		v->stock_bad = !ua;
+
+		if (pol->exclusive)
+			v->reply = KAR_R_OPTIONS_OK;
 	}
 
-	ua = pol->uah && pol->uah(msg, pol->arg);
-	v->stock_bad = !ua;
-
-	if (pol->exclusive)
-		v->reply = KAR_R_OPTIONS_OK;
+	/* A dispatcher asks "may I send you calls?": not now.  A UA's
+	   own 200 from the core would keep it in rotation. */
+	if (pol->drain)
+		v->reply = KAR_R_DRAIN;
 }
 
 
@@ -91,6 +100,11 @@ static void decide_notify(struct kar_verdict *v,
 	v->has_pkg = true;
 	v->pkg = kar_events_find(pol->events, &pkg);
 	v->reply = v->pkg >= 0 ? KAR_R_NOTIFY_OK : KAR_R_BAD_EVENT;
+
+	/* Only the liveness probe hears of the drain: MWI, check-sync
+	   and talk/hold carry information the UA still wants */
+	if (pol->drain && !pl_strcasecmp(&pkg, "keep-alive"))
+		v->reply = KAR_R_DRAIN;
 }
 
 

@@ -51,6 +51,7 @@ static const struct {
 	[KAR_R_BAD_SCHEME]   = {416, "Unsupported URI Scheme"},
 	[KAR_R_BAD_EXTENSION] = {420, "Bad Extension"},
 	[KAR_R_BAD_MEDIA]    = {415, "Unsupported Media Type"},
+	[KAR_R_DRAIN]        = {503, "Service Unavailable"},
 };
 
 
@@ -141,6 +142,7 @@ int kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 	err |= re_sdprintf(&r->hdrs[KAR_R_BAD_MEDIA],
 			   "Accept: application/simple-message-summary\r\n"
 			   "Accept-Encoding: identity\r\n");
+	err |= kar_replies_retry(r, KAR_RETRY_DEFAULT);
 	if (err)
 		goto out;
 
@@ -168,6 +170,35 @@ void kar_replies_sdp(struct kar_replies *r, const struct kar_sdp *sdp)
 {
 	if (r)
 		r->sdp = sdp;
+}
+
+
+/**
+ * Set the Retry-After of the drain answer (503)
+ *
+ * @param r    Reply set
+ * @param secs Seconds, 1 to KAR_RETRY_MAX
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_replies_retry(struct kar_replies *r, uint32_t secs)
+{
+	char *hdr = NULL;
+	int err;
+
+	if (!r || !secs || secs > KAR_RETRY_MAX)
+		return EINVAL;
+
+	/* Formatted here, once: the answer to a retransmission must be
+	   the same bytes (RFC 3261 8.2.7) */
+	err = re_sdprintf(&hdr, "Retry-After: %u\r\n", secs);
+	if (err)
+		return err;
+
+	mem_deref(r->hdrs[KAR_R_DRAIN]);
+	r->hdrs[KAR_R_DRAIN] = hdr;
+
+	return 0;
 }
 
 

@@ -11,7 +11,7 @@
 
 
 static const char *counter_names[KAR_C_N] = {
-	"answered", "passed", "rejected",
+	"answered", "drained", "passed", "rejected",
 	"dropped-rate", "dropped-scanner", "untrusted",
 };
 
@@ -121,8 +121,10 @@ int kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv)
 	if (!sv || !sv->st || !sv->events)
 		return EINVAL;
 
-	err = re_hprintf(pf, "keepalive_responder: mode %s, uptime %llu s\n",
+	err = re_hprintf(pf, "keepalive_responder: mode %s, drain %s,"
+			 " uptime %llu s\n",
 			 sv->exclusive ? "exclusive" : "shared",
+			 sv->drain ? "on" : "off",
 			 (unsigned long long)uptime(sv));
 
 	err |= re_hprintf(pf, "%-8s", "");
@@ -173,8 +175,10 @@ int kar_stats_json(struct re_printf *pf, const struct kar_stats_view *sv)
 	if (!sv || !sv->st || !sv->events)
 		return EINVAL;
 
-	err = re_hprintf(pf, "{\"mode\":\"%s\",\"uptime\":%llu,\"methods\":{",
+	err = re_hprintf(pf, "{\"mode\":\"%s\",\"drain\":%s,\"uptime\":%llu,"
+			 "\"methods\":{",
 			 sv->exclusive ? "exclusive" : "shared",
+			 sv->drain ? "true" : "false",
 			 (unsigned long long)uptime(sv));
 
 	for (m = 0; m < KAR_M_N; m++) {

@@ -199,7 +199,10 @@ static void check_verdict(const struct kar_verdict *v,
 	      v->reply);
 
 	if (v->meth == KAR_M_OPTIONS && !totag && via) {
-		if (pol->exclusive || !pl_isset(&msg->uri.user))
+		if (pol->drain)
+			CHECK(v->reply == KAR_R_DRAIN,
+			      "OPTIONS not drained (%d)", v->reply);
+		else if (pol->exclusive || !pl_isset(&msg->uri.user))
 			CHECK(v->reply == KAR_R_OPTIONS_OK,
 			      "OPTIONS not answered 200 (%d)", v->reply);
 	}
@@ -537,10 +540,12 @@ static void handle(const struct sip_msg *msg, const struct sip_msg *again,
 
 	kar_stats_reset(&st, 0);
 
-	for (m = 0; m < 2; m++) {
+	/* shared, exclusive, and both again while draining */
+	for (m = 0; m < 4; m++) {
 		for (i = 0; i < ARRAY_SIZE(uah); i++) {
 
-			pol.exclusive = m == 1;
+			pol.exclusive = (m & 1) != 0;
+			pol.drain = m >= 2;
 			pol.events = &fz.events;
 			pol.uah = uah[i];
 			pol.arg = NULL;

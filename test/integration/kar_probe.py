@@ -65,7 +65,9 @@ import traceback
 import uuid
 
 HOST = "127.0.0.1"
-STOCK_MODDIR = "/usr/lib/baresip/modules"
+# baresip's own modules; a source-built baresip has them in its prefix
+STOCK_MODDIR = os.environ.get("KAR_STOCK_MODDIR",
+                              "/usr/lib/baresip/modules")
 MODNAME = "keepalive_responder"
 
 # Every wait is bounded.  The bounds are far above what an idle machine
@@ -84,8 +86,8 @@ CTRL_TIMEOUT = 3.0 * TIME_SCALE
 SIX_HEADERS = ("allow", "accept", "accept-encoding", "accept-language",
                "supported", "allow-events")
 ACCEPTED_EVENTS = ("keep-alive", "check-sync", "message-summary")
-COUNTER_KEYS = ("answered", "passed", "rejected", "dropped-rate",
-                "dropped-scanner", "untrusted")
+COUNTER_KEYS = ("answered", "drained", "passed", "rejected",
+                "dropped-rate", "dropped-scanner", "untrusted")
 
 MWI_BODY = ("Messages-Waiting: yes\r\n"
             "Message-Account: sip:alice@127.0.0.1\r\n"
@@ -912,6 +914,9 @@ STOCK = {
                  options_nouser=expect(200, sdp_body, has_contact),
                  options_bob=expect(200, sdp_body, has_contact),
                  options_scanner=expect(200, sdp_body, has_contact)),
+    # source builds, measured with KAR_STOCK_MODDIR at their prefix
+    (3, 24): STOCK_1_0,
+    (4, 10): STOCK_1_0,
 }
 
 # A request the module passes on gets what the stock baresip under test
@@ -1017,14 +1022,21 @@ class Runner:
         self.passed = 0
         self.failed = 0
         self.guard = None       # returns why no test can pass, or None
+        self.steps = []         # the checks under way, outermost first
+        self.stopped_in = None  # where an interruption found it
 
     def run(self, name, fn, *args):
         why = self.guard and self.guard()
         if why:
             self.fail(name, why)
             return False
+        self.steps.append(name)
         try:
             fn(*args)
+        except (KeyboardInterrupt, Interrupted):
+            if self.stopped_in is None:
+                self.stopped_in = " > ".join(self.steps)
+            raise
         except Fail as e:
             self.fail(name, str(e))
         except Exception as e:
@@ -1037,6 +1049,8 @@ class Runner:
             self.passed += 1
             print("ok   %s" % name, flush=True)
             return True
+        finally:
+            self.steps.pop()
         return False
 
     def fail(self, name, why):
@@ -1138,6 +1152,8 @@ def t_stats(ctrl, sip, mode, state):
     bad = []
     if st.get("mode") != mode:
         bad.append("mode %r (expected %r)" % (st.get("mode"), mode))
+    if st.get("drain") is not False:
+        bad.append("drain %r (expected false)" % st.get("drain"))
     if not is_int(st.get("uptime")) or st["uptime"] < 0:
         bad.append("uptime %r" % st.get("uptime"))
     methods = st.get("methods")
@@ -1455,7 +1471,9 @@ def run_checked(args, runner, fn):
         try:
             return fn(args, runner)
         except (KeyboardInterrupt, Interrupted) as e:
-            runner.fail("interrupted", type(e).__name__)
+            # a hang that only the caller's timeout ended: say where
+            runner.fail("interrupted", "%s during %s" % (
+                type(e).__name__, runner.stopped_in or "the set-up"))
         except Exception as e:      # a harness bug must not hide as a pass
             runner.fail("harness", "%s: %s" % (type(e).__name__, e))
             if verbose:

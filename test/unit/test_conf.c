@@ -196,6 +196,37 @@ static void test_u32_bad(void)
 }
 
 
+/* keepalive_responder_drain_retry: 1..86400 seconds, digits only */
+static void test_range(void)
+{
+	static const char *bad[] = {
+		"0", "86401", "-1", "", " 300", "300 ", "3e2", "0x10",
+		"+300", "99999999999", "300s",
+	};
+	uint32_t v = 7;
+	size_t i;
+
+	CU_ASSERT_EQUAL(kar_conf_range(&v, "1", 1, 86400), 0);
+	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(kar_conf_range(&v, "300", 1, 86400), 0);
+	CU_ASSERT_EQUAL(v, 300);
+	CU_ASSERT_EQUAL(kar_conf_range(&v, "86400", 1, 86400), 0);
+	CU_ASSERT_EQUAL(v, 86400);
+	CU_ASSERT_EQUAL(kar_conf_range(&v, "0300", 1, 86400), 0);
+	CU_ASSERT_EQUAL(v, 300);
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		v = 7;
+		CU_ASSERT_EQUAL(kar_conf_range(&v, bad[i], 1, 86400), EINVAL);
+		CU_ASSERT_EQUAL(v, 7);
+	}
+
+	CU_ASSERT_EQUAL(kar_conf_range(&v, NULL, 1, 86400), EINVAL);
+	CU_ASSERT_EQUAL(kar_conf_range(NULL, "5", 1, 86400), EINVAL);
+	CU_ASSERT_EQUAL(kar_conf_range(&v, "5", 6, 4), EINVAL);
+}
+
+
 static CU_TestInfo tests[] = {
 	{"bool_yes",    test_bool_yes},
 	{"bool_no",     test_bool_no},
@@ -207,6 +238,7 @@ static CU_TestInfo tests[] = {
 	{"check_sync",  test_check_sync},
 	{"u32",         test_u32},
 	{"u32_bad",     test_u32_bad},
+	{"range",       test_range},
 	CU_TEST_INFO_NULL
 };
 

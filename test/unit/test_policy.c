@@ -40,12 +40,13 @@ static int init(void)
 }
 
 
-static void decide(struct kar_verdict *v, bool exclusive,
-		   const struct sip_msg *msg)
+static void decide_drain(struct kar_verdict *v, bool exclusive, bool drain,
+			 const struct sip_msg *msg)
 {
 	struct kar_policy pol;
 
 	pol.exclusive = exclusive;
+	pol.drain = drain;
 	pol.events = &events;
 	pol.uah = ua_match;
 	pol.arg = &uam;
@@ -55,6 +56,13 @@ static void decide(struct kar_verdict *v, bool exclusive,
 	memset(&uam, 0, sizeof(uam));
 
 	kar_policy_decide(v, &pol, msg);
+}
+
+
+static void decide(struct kar_verdict *v, bool exclusive,
+		   const struct sip_msg *msg)
+{
+	decide_drain(v, exclusive, false, msg);
 }
 
 
@@ -571,6 +579,119 @@ static void test_method_of(void)
 }
 
 
+/*
+ * Drain: one request in both modes while draining.  The verdict is the
+ * one without drain but for the reply; a changed stock_bad, package or
+ * probe flag would change the counters and the log.
+ */
+#define CHECK_DRAIN(met, ruri, totag, extra, shared_, excl_)		\
+	do {								\
+		struct sip_msg *m_ = NULL;				\
+		struct kar_verdict v0, vs, vx;				\
+		int e_ = unit_request(&m_, met, ruri, totag, extra);	\
+		CU_ASSERT_EQUAL_FATAL(e_, 0);				\
+		decide(&v0, false, m_);					\
+		decide_drain(&vs, false, true, m_);			\
+		decide_drain(&vx, true, true, m_);			\
+		CU_ASSERT_EQUAL(vs.reply, shared_);			\
+		CU_ASSERT_EQUAL(vx.reply, excl_);			\
+		CU_ASSERT_EQUAL(vs.meth, v0.meth);			\
+		CU_ASSERT_EQUAL(vs.pkg, v0.pkg);			\
+		CU_ASSERT_EQUAL(vs.has_pkg, v0.has_pkg);		\
+		CU_ASSERT_EQUAL(vs.stock_bad, v0.stock_bad);		\
+		CU_ASSERT_EQUAL(vs.probe, v0.probe);			\
+		CU_ASSERT_EQUAL(vx.pkg, v0.pkg);			\
+		mem_deref(m_);						\
+	} while (0)
+
+
+/* Every out-of-dialog OPTIONS, whoever would answer it otherwise */
+static void test_drain_options(void)
+{
+	CHECK_DRAIN("OPTIONS", "sip:192.0.2.1", NULL, NULL,
+		    KAR_R_DRAIN, KAR_R_DRAIN);
+	CHECK_DRAIN("OPTIONS", "sip:alice@192.0.2.1:5060", NULL, NULL,
+		    KAR_R_DRAIN, KAR_R_DRAIN);
+	CHECK_DRAIN("OPTIONS", "sip:bob@192.0.2.1", NULL, NULL,
+		    KAR_R_DRAIN, KAR_R_DRAIN);
+	CHECK_DRAIN("OPTIONS", "sips:192.0.2.1", NULL,
+		    "Accept: application/sdp\r\n",
+		    KAR_R_DRAIN, KAR_R_DRAIN);
+
+	/* In a dialog the dialog's owner answers, drain or not */
+	CHECK_DRAIN("OPTIONS", "sip:alice@192.0.2.1", "dlg-9", NULL,
+		    KAR_R_NONE, KAR_R_NONE);
+}
+
+
+/* NOTIFY keep-alive, in any spelling, even when not configured */
+static void test_drain_keepalive(void)
+{
+	struct kar_events saved = events;
+	struct sip_msg *msg = NULL;
+	struct kar_verdict v;
+
+	CHECK_DRAIN("NOTIFY", "sip:192.0.2.1", NULL,
+		    "Event: keep-alive\r\n", KAR_R_DRAIN, KAR_R_DRAIN);
+	CHECK_DRAIN("NOTIFY", "sip:alice@192.0.2.1", NULL,
+		    "Event: Keep-Alive;id=3\r\n"
+		    "Subscription-State: active\r\n",
+		    KAR_R_DRAIN, KAR_R_DRAIN);
+	CHECK_DRAIN("NOTIFY", "sip:bob@192.0.2.1", NULL,
+		    "o: keep-alive\r\n", KAR_R_DRAIN, KAR_R_DRAIN);
+
+	/* A dispatcher probing with keep-alive wants to hear of the
+	   drain even where keep-alive is not an accepted package */
+	CU_ASSERT_EQUAL_FATAL(kar_events_parse(&events, "check-sync"), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "NOTIFY", "sip:192.0.2.1",
+					   NULL, "Event: keep-alive\r\n"), 0);
+	decide_drain(&v, false, true, msg);
+	CU_ASSERT_EQUAL(v.reply, KAR_R_DRAIN);
+	CU_ASSERT_EQUAL(v.pkg, -1);
+	CU_ASSERT_TRUE(v.has_pkg);
+	decide(&v, false, msg);
+	CU_ASSERT_EQUAL(v.reply, KAR_R_BAD_EVENT);
+	mem_deref(msg);
+	events = saved;
+}
+
+
+/* Other packages, missing Events and dialogs: as without drain */
+static void test_drain_untouched(void)
+{
+	CHECK_DRAIN("NOTIFY", "sip:alice@192.0.2.1", NULL,
+		    "Event: check-sync\r\n",
+		    KAR_R_NOTIFY_OK, KAR_R_NOTIFY_OK);
+	CHECK_DRAIN("NOTIFY", "sip:alice@192.0.2.1", NULL,
+		    "Event: message-summary\r\n"
+		    "Subscription-State: active\r\n",
+		    KAR_R_NOTIFY_OK, KAR_R_NOTIFY_OK);
+	CHECK_DRAIN("NOTIFY", "sip:alice@192.0.2.1", NULL,
+		    "Event: talk\r\n", KAR_R_BAD_EVENT, KAR_R_BAD_EVENT);
+	CHECK_DRAIN("NOTIFY", "sip:192.0.2.1", NULL,
+		    "Event: presence\r\n", KAR_R_BAD_EVENT, KAR_R_BAD_EVENT);
+	CHECK_DRAIN("NOTIFY", "sip:192.0.2.1", NULL,
+		    "Event: keep-alive2\r\n",
+		    KAR_R_BAD_EVENT, KAR_R_BAD_EVENT);
+	CHECK_DRAIN("NOTIFY", "sip:192.0.2.1", NULL, NULL,
+		    KAR_R_NONE, KAR_R_NO_EVENT);
+	CHECK_DRAIN("NOTIFY", "sip:192.0.2.1", NULL, "Event: ;x\r\n",
+		    KAR_R_NONE, KAR_R_EVENT_SYNTAX);
+
+	/* In-dialog keep-alive belongs to its subscription */
+	CHECK_DRAIN("NOTIFY", "sip:alice@192.0.2.1", "dlg-8",
+		    "Event: keep-alive\r\n", KAR_R_NONE, KAR_R_NONE);
+
+	/* Calls are never touched */
+	CHECK_DRAIN("INVITE", "sip:alice@192.0.2.1", NULL, NULL,
+		    KAR_R_NONE, KAR_R_NONE);
+	CHECK_DRAIN("BYE", "sip:alice@192.0.2.1", "dlg-7", NULL,
+		    KAR_R_NONE, KAR_R_NONE);
+	CHECK_DRAIN("MESSAGE", "sip:alice@192.0.2.1", NULL, NULL,
+		    KAR_R_NONE, KAR_R_NONE);
+}
+
+
 static CU_TestInfo tests[] = {
 	{"options_ua_targeted",     test_options_ua},
 	{"options_no_user",         test_options_no_user},
@@ -591,6 +712,9 @@ static CU_TestInfo tests[] = {
 	{"header_case",             test_header_case},
 	{"bad_input",               test_bad_input},
 	{"method_of",               test_method_of},
+	{"drain_options",           test_drain_options},
+	{"drain_keepalive",         test_drain_keepalive},
+	{"drain_untouched",         test_drain_untouched},
 	CU_TEST_INFO_NULL
 };
 

@@ -189,6 +189,11 @@ static void test_status(void)
 	CU_ASSERT_EQUAL(scode, 500);
 	CU_ASSERT_PTR_NOT_NULL(reason);
 
+	/* SPEC: draining */
+	kar_reply_status(rep, KAR_R_DRAIN, &scode, &reason);
+	CU_ASSERT_EQUAL(scode, 503);
+	CU_ASSERT_STRING_EQUAL(reason, "Service Unavailable");
+
 	/* Out of range is "no answer", not a read past the table */
 	scode = 1;
 	kar_reply_status(rep, KAR_R_N, &scode, &reason);
@@ -1059,6 +1064,109 @@ static void test_options_sdp(void)
 }
 
 
+/* The Retry-After values of a drain answer, read back as a prober would */
+static uint32_t retry_after(const struct kar_replies *r,
+			    const struct sip_msg *req, char **textp)
+{
+	struct sip_msg *resp = NULL;
+	const struct sip_hdr *hdr;
+	uint32_t secs = 0;
+
+	if (answer(&resp, textp, r, req, KAR_R_DRAIN, NULL))
+		return 0;
+
+	hdr = sip_msg_hdr(resp, SIP_HDR_RETRY_AFTER);
+	if (hdr && sip_msg_hdr_count(resp, SIP_HDR_RETRY_AFTER) == 1 &&
+	    resp->scode == 503)
+		secs = pl_u32(&hdr->val);
+
+	mem_deref(resp);
+
+	return secs;
+}
+
+
+/* SPEC Drain: 503 with Retry-After, default 300, configurable */
+static void test_drain(void)
+{
+	struct kar_replies *r = NULL;
+	struct sip_msg *req = NULL, *resp = NULL;
+	char *text = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS", "sip:192.0.2.1",
+					   NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(kar_replies_alloc(&r, &events, secret), 0);
+
+	CU_ASSERT_EQUAL(retry_after(r, req, &text), 300);
+	CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "\r\nRetry-After: 300"
+					      "\r\n"));
+	text = mem_deref(text);
+
+	CU_ASSERT_EQUAL(kar_replies_retry(r, 1), 0);
+	CU_ASSERT_EQUAL(retry_after(r, req, NULL), 1);
+	CU_ASSERT_EQUAL(kar_replies_retry(r, 86400), 0);
+	CU_ASSERT_EQUAL(retry_after(r, req, NULL), 86400);
+
+	/* Out of range: refused, the value before stays */
+	CU_ASSERT_EQUAL(kar_replies_retry(r, 0), EINVAL);
+	CU_ASSERT_EQUAL(kar_replies_retry(r, 86401), EINVAL);
+	CU_ASSERT_EQUAL(kar_replies_retry(NULL, 300), EINVAL);
+	CU_ASSERT_EQUAL(retry_after(r, req, NULL), 86400);
+
+	/* Only the drain answer carries it, and it carries nothing of the
+	   OPTIONS capabilities: it says "not now", not what we can do */
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_OPTIONS_OK,
+				     NULL), 0);
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_RETRY_AFTER));
+	resp = mem_deref(resp);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_DRAIN,
+				     NULL), 0);
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_ALLOW));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE));
+	CU_ASSERT_TRUE(pl_isset(&resp->to.tag));
+	CU_ASSERT_EQUAL(mbuf_get_left(resp->mb), 0);
+
+	mem_deref(resp);
+	mem_deref(req);
+	mem_deref(r);
+}
+
+
+/* A retransmission of a drained probe gets the same bytes (RFC 3261
+   8.2.7), NOTIFY keep-alive as well as OPTIONS */
+static void test_drain_retransmit(void)
+{
+	static const char *mets[] = {"OPTIONS", "NOTIFY"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mets); i++) {
+
+		struct sip_msg *req = NULL, *again = NULL;
+		struct sip_msg *r1 = NULL, *r2 = NULL;
+		char *t1 = NULL, *t2 = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(request(&req, mets[i], "z9hG4bK-d1",
+					      "drain-1", 7, "ft"), 0);
+		CU_ASSERT_EQUAL_FATAL(request(&again, mets[i], "z9hG4bK-d1",
+					      "drain-1", 7, "ft"), 0);
+
+		CU_ASSERT_EQUAL(answer(&r1, &t1, rep, req, KAR_R_DRAIN,
+				       NULL), 0);
+		CU_ASSERT_EQUAL(answer(&r2, &t2, rep, again, KAR_R_DRAIN,
+				       NULL), 0);
+		CU_ASSERT_TRUE(t1 && t2 && !strcmp(t1, t2));
+		CU_ASSERT_TRUE(r1 && r1->scode == 503);
+
+		mem_deref(t1);
+		mem_deref(t2);
+		mem_deref(r1);
+		mem_deref(r2);
+		mem_deref(again);
+		mem_deref(req);
+	}
+}
+
+
 static CU_TestInfo tests[] = {
 	{"status",          test_status},
 	{"kinds",           test_kinds},
@@ -1079,6 +1187,8 @@ static CU_TestInfo tests[] = {
 	{"compact",         test_compact},
 	{"bad_args",        test_bad_args},
 	{"send_ack",        test_send_ack},
+	{"drain",           test_drain},
+	{"drain_retransmit", test_drain_retransmit},
 	CU_TEST_INFO_NULL
 };
 

@@ -13,7 +13,7 @@
 
 
 static const char *counters[KAR_C_N] = {
-	"answered", "passed", "rejected",
+	"answered", "drained", "passed", "rejected",
 	"dropped-rate", "dropped-scanner", "untrusted",
 };
 
@@ -124,8 +124,19 @@ static void test_count(void)
 	kar_stats_count(&st, &v, KAR_C_UNTRUSTED);
 	CU_ASSERT_EQUAL(st.c[KAR_M_NOTIFY][KAR_C_UNTRUSTED], 1);
 
+	/* A drain 503 is its own outcome, neither answered nor rejected */
+	verdict(&v, KAR_M_OPTIONS, false, -1);
+	kar_stats_count(&st, &v, KAR_C_DRAINED);
+	verdict(&v, KAR_M_NOTIFY, true, 0);
+	kar_stats_count(&st, &v, KAR_C_DRAINED);
+	CU_ASSERT_EQUAL(st.c[KAR_M_OPTIONS][KAR_C_DRAINED], 1);
+	CU_ASSERT_EQUAL(st.c[KAR_M_OPTIONS][KAR_C_ANSWERED], 2);
+	CU_ASSERT_EQUAL(st.c[KAR_M_NOTIFY][KAR_C_DRAINED], 1);
+	CU_ASSERT_EQUAL(st.c[KAR_M_NOTIFY][KAR_C_REJECTED], 0);
+	CU_ASSERT_EQUAL(st.pkg[0], 1);
+
 	/* Nothing but those, and no package without has_pkg */
-	CU_ASSERT_EQUAL(total(&st), 5);
+	CU_ASSERT_EQUAL(total(&st), 8);
 }
 
 
@@ -289,16 +300,17 @@ static void fill(struct kar_stats *st, struct kar_events *ev)
 static void test_json(void)
 {
 	static const char expect[] =
-		"{\"mode\":\"shared\",\"uptime\":42,\"methods\":{"
-		"\"OPTIONS\":{\"answered\":10,\"passed\":11,\"rejected\":12,"
-		"\"dropped-rate\":13,\"dropped-scanner\":14,"
-		"\"untrusted\":15},"
-		"\"NOTIFY\":{\"answered\":20,\"passed\":21,\"rejected\":22,"
-		"\"dropped-rate\":23,\"dropped-scanner\":24,"
-		"\"untrusted\":25},"
-		"\"other\":{\"answered\":30,\"passed\":31,\"rejected\":32,"
-		"\"dropped-rate\":33,\"dropped-scanner\":34,"
-		"\"untrusted\":35}},"
+		"{\"mode\":\"shared\",\"drain\":false,\"uptime\":42,"
+		"\"methods\":{"
+		"\"OPTIONS\":{\"answered\":10,\"drained\":11,\"passed\":12,"
+		"\"rejected\":13,\"dropped-rate\":14,\"dropped-scanner\":15,"
+		"\"untrusted\":16},"
+		"\"NOTIFY\":{\"answered\":20,\"drained\":21,\"passed\":22,"
+		"\"rejected\":23,\"dropped-rate\":24,\"dropped-scanner\":25,"
+		"\"untrusted\":26},"
+		"\"other\":{\"answered\":30,\"drained\":31,\"passed\":32,"
+		"\"rejected\":33,\"dropped-rate\":34,\"dropped-scanner\":35,"
+		"\"untrusted\":36}},"
 		"\"events\":{\"keep-alive\":7,\"check-sync\":0,"
 		"\"other\":3},"
 		"\"actions\":{\"mwi\":100,\"mwi-malformed\":101,"
@@ -314,6 +326,7 @@ static void test_json(void)
 	sv.st = &st;
 	sv.events = &ev;
 	sv.exclusive = false;
+	sv.drain = false;
 	sv.now = 1000 + 42999;
 
 	str = print(true, &sv);
@@ -342,6 +355,13 @@ static void test_json(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
 	CU_ASSERT_EQUAL(strncmp(str, "{\"mode\":\"exclusive\",", 20), 0);
 	mem_deref(str);
+
+	sv.drain = true;
+	str = print(true, &sv);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
+	CU_ASSERT_EQUAL(strncmp(str, "{\"mode\":\"exclusive\","
+				"\"drain\":true,\"uptime\":", 41), 0);
+	mem_deref(str);
 }
 
 
@@ -350,12 +370,12 @@ static int64_t json_int(const struct odict *o, const char *obj,
 {
 	const struct odict_entry *e = odict_lookup(o, obj);
 
-	if (!e || e->type != ODICT_OBJECT)
+	if (!e || UT_ODICT_TYPE(e) != ODICT_OBJECT)
 		return -1;
 
-	e = odict_lookup(e->u.odict, key);
+	e = odict_lookup(UT_ODICT_OBJ(e), key);
 
-	return e && e->type == ODICT_INT ? e->u.integer : -1;
+	return e && UT_ODICT_TYPE(e) == ODICT_INT ? UT_ODICT_INT(e) : -1;
 }
 
 
@@ -373,6 +393,7 @@ static void test_json_decode(void)
 	sv.st = &st;
 	sv.events = &ev;
 	sv.exclusive = true;
+	sv.drain = true;
 	sv.now = 500;      /* before "since": no negative uptime */
 
 	str = print(true, &sv);
@@ -382,21 +403,25 @@ static void test_json_decode(void)
 						8), 0);
 
 	e = odict_lookup(o, "mode");
-	CU_ASSERT_TRUE(e && e->type == ODICT_STRING &&
-		       !strcmp(e->u.str, "exclusive"));
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_STRING &&
+		       !strcmp(UT_ODICT_STR(e), "exclusive"));
+	e = odict_lookup(o, "drain");
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_BOOL && UT_ODICT_BOOL(e));
 	e = odict_lookup(o, "uptime");
-	CU_ASSERT_TRUE(e && e->type == ODICT_INT && e->u.integer == 0);
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_INT && UT_ODICT_INT(e) == 0);
 
 	e = odict_lookup(o, "methods");
-	CU_ASSERT_TRUE(e && e->type == ODICT_OBJECT &&
-		       odict_count(e->u.odict, false) == KAR_M_N);
-	if (e && e->type == ODICT_OBJECT) {
-		CU_ASSERT_EQUAL(json_int(e->u.odict, "OPTIONS", "answered"),
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_OBJECT &&
+		       odict_count(UT_ODICT_OBJ(e), false) == KAR_M_N);
+	if (e && UT_ODICT_TYPE(e) == ODICT_OBJECT) {
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "OPTIONS", "answered"),
 				10);
-		CU_ASSERT_EQUAL(json_int(e->u.odict, "NOTIFY",
-					 "dropped-scanner"), 24);
-		CU_ASSERT_EQUAL(json_int(e->u.odict, "other", "untrusted"),
-				35);
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "OPTIONS", "drained"),
+				11);
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "NOTIFY",
+					 "dropped-scanner"), 25);
+		CU_ASSERT_EQUAL(json_int(UT_ODICT_OBJ(e), "other", "untrusted"),
+				36);
 	}
 
 	CU_ASSERT_EQUAL(json_int(o, "events", "keep-alive"), 7);
@@ -406,7 +431,7 @@ static void test_json_decode(void)
 	CU_ASSERT_EQUAL(json_int(o, "actions", "no-call"), 106);
 
 	/* One object and nothing else at the top */
-	CU_ASSERT_EQUAL(odict_count(o, false), 5);
+	CU_ASSERT_EQUAL(odict_count(o, false), 6);
 
 	mem_deref(o);
 	mem_deref(str);
@@ -425,12 +450,13 @@ static void test_text(void)
 	sv.st = &st;
 	sv.events = &ev;
 	sv.exclusive = false;
+	sv.drain = false;
 	sv.now = 1000 + 42999;
 
 	str = print(false, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
 
-	CU_ASSERT_PTR_NOT_NULL(strstr(str, "mode shared"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "mode shared, drain off,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "uptime 42 s"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nOPTIONS "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nNOTIFY "));
@@ -440,9 +466,12 @@ static void test_text(void)
 
 	/* Each row carries its own numbers */
 	squeeze(str);
-	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nOPTIONS 10 11 12 13 14 15\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nNOTIFY 20 21 22 23 24 25\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nother 30 31 32 33 34 35\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(str,
+				      "\nOPTIONS 10 11 12 13 14 15 16\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(str,
+				      "\nNOTIFY 20 21 22 23 24 25 26\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(str,
+				      "\nother 30 31 32 33 34 35 36\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\n keep-alive 7\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\n check-sync 0\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\n other 3\n"));
@@ -451,9 +480,10 @@ static void test_text(void)
 	mem_deref(str);
 
 	sv.exclusive = true;
+	sv.drain = true;
 	str = print(false, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
-	CU_ASSERT_PTR_NOT_NULL(strstr(str, "mode exclusive"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "mode exclusive, drain on,"));
 	mem_deref(str);
 }
 
@@ -471,6 +501,7 @@ static void test_print_bad(void)
 	sv.st = &st;
 	sv.events = NULL;
 	sv.exclusive = false;
+	sv.drain = false;
 	sv.now = 0;
 
 	CU_ASSERT_NOT_EQUAL(mbuf_printf(mb, "%H", kar_stats_json, &sv), 0);

@@ -36,3 +36,20 @@ size_t unit_count(const char *hay, const char *needle);
 
 /* The packages the suites configure, as the module's default */
 #define UNIT_EVENTS "keep-alive,check-sync,message-summary"
+
+
+/* libre 2.1 made struct odict_entry opaque, with getters; 2.0 and older
+   have the fields only (KAR_RE_ODICT_GETTERS: test/unit/CMakeLists.txt) */
+#ifdef KAR_RE_ODICT_GETTERS
+#define UT_ODICT_TYPE(e) odict_entry_type(e)
+#define UT_ODICT_OBJ(e)  odict_entry_object(e)
+#define UT_ODICT_INT(e)  odict_entry_int(e)
+#define UT_ODICT_STR(e)  odict_entry_str(e)
+#define UT_ODICT_BOOL(e) odict_entry_boolean(e)
+#else
+#define UT_ODICT_TYPE(e) ((e)->type)
+#define UT_ODICT_OBJ(e)  ((e)->u.odict)
+#define UT_ODICT_INT(e)  ((e)->u.integer)
+#define UT_ODICT_STR(e)  ((e)->u.str)
+#define UT_ODICT_BOOL(e) ((e)->u.boolean)
+#endif
