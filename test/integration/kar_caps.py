@@ -14,8 +14,9 @@ no call behind it (exclusive mode to the UA); loading a codec module at
 run time (insmod g722.so over ctrl_tcp) changes the SDP and unloading it
 changes it back; a video codec with a source gives an m=video line; the
 account's media encryption (mediaenc=srtp-mand) gives RTP/SAVP as in
-baresip's own offer; and keepalive_responder_sdp no leaves every answer
-without a body.
+baresip's own offer; keepalive_responder_sdp no leaves every answer
+without a body; and over IPv6 (SIP on [::1], where the host has a global
+IPv6 address) o= and c= name IP6 ::1.
 
 How CTest runs it (test/integration/CMakeLists.txt):
 
@@ -27,8 +28,11 @@ Last line: "N passed, M failed"; exit status 0 only when nothing failed.
 
 import argparse
 import os
+import re
 import signal
+import socket
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -169,6 +173,106 @@ def run_insmod(runner, sip, ctrl):
     runner.run("insmod_codec_changes_sdp", check)
 
 
+HOST6 = "::1"
+
+
+def options6(port, timeout=kp.ANSWER_TIMEOUT):
+    """One OPTIONS over IPv6 UDP to [::1]:port; its final answer."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        s.bind((HOST6, 0))
+        lport = s.getsockname()[1]
+        req = kp.Request("OPTIONS", "sip:[%s]:%d" % (HOST6, port), "udp",
+                         lport)
+        req.data = req.data.replace(b"%s:%d" % (kp.HOST.encode(), lport),
+                                    b"[%s]:%d" % (HOST6.encode(), lport))
+        s.sendto(req.data, (HOST6, port))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            raw = kp.udp_recv(s, deadline - time.monotonic())
+            if raw is None:
+                return None
+            resp = kp.Response(raw)
+            if req.matches(resp) and resp.status >= 200:
+                return resp
+        return None
+    finally:
+        s.close()
+
+
+class Baresip6(kp.Baresip):
+    """SIP on [::1] only (needs a non-loopback IPv6 address on the
+    host, as baresip 1.x opens no IPv6 socket otherwise)."""
+
+    def _write_files(self):
+        super()._write_files()
+        path = os.path.join(self.dir, "config")
+        with open(path) as f:
+            text = f.read()
+        text = re.sub(r"(?m)^sip_listen\t\t\S+$",
+                      "sip_listen\t\t[%s]:%d" % (HOST6, self.sip_port),
+                      text)
+        with open(path, "w") as f:
+            f.write(text)
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + kp.START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return "baresip exited during start-up"
+            try:
+                socket.create_connection((kp.HOST, self.ctrl_port),
+                                         0.2).close()
+                if options6(self.sip_port, 0.3):
+                    return None
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return "not ready on [%s] within %.0f s" % (HOST6,
+                                                    kp.START_TIMEOUT)
+
+
+def has_ipv6():
+    """A global IPv6 address besides ::1 (see Baresip6)."""
+    try:
+        with open("/proc/net/if_inet6") as f:
+            return any(not ln.split()[0].startswith(("0000", "fe80"))
+                       for ln in f)
+    except OSError:
+        return False
+
+
+def run_ipv6(args, runner):
+    if not has_ipv6():
+        print("skip ipv6: no global IPv6 address on this host",
+              flush=True)
+        return
+    bs = Baresip6(args.baresip, args.module, CONF, args.keep)
+    try:
+        bs.start()
+        runner.guard = bs.dead
+
+        def check():
+            resp = options6(bs.sip_port)
+            if resp is None or resp.status != 200:
+                raise kp.Fail("answer %s" % (resp.short() if resp
+                                              else "none"))
+            kp.sdp_body(resp, {})
+            lines = kp.sdp_lines(resp.body)
+            if not re.match(r"o=- \d+ \d+ IN IP6 ::1$", lines[1]) or \
+                    lines[3] != "c=IN IP6 ::1":
+                raise kp.Fail("SDP origin/connection %r" % lines[1:4])
+            if "m=audio 0 RTP/AVP 0 8 101" not in lines:
+                raise kp.Fail("media %r" % resp.body)
+            again = options6(bs.sip_port)
+            if again is None or again.body != resp.body:
+                raise kp.Fail("the next answer's body differs")
+        runner.run("ipv6_c_and_o", check)
+    finally:
+        runner.guard = None
+        bs.cleanup()
+
+
 def with_baresip(args, runner, conf, fn, account_params=""):
     bs = kp.Baresip(args.baresip, args.module, CONF + conf, args.keep)
     bs.account_params = account_params
@@ -235,6 +339,8 @@ def run_all(args, runner):
                                         accepts=["application/sdp"])[0],
                                 {}))
     with_baresip(args, runner, ["keepalive_responder_sdp\tno"], off_run)
+
+    run_ipv6(args, runner)
 
 
 def main():
