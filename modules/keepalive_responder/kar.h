@@ -187,7 +187,7 @@ struct kar_sdp;
 
 int  kar_sdp_alloc(struct kar_sdp **sp, const struct kar_sdp_media *mv,
 		   size_t mc, uint64_t id, uint32_t version);
-int  kar_sdp_encode(struct mbuf *mb, const struct kar_sdp *s,
+int  kar_sdp_encode(struct mbuf *mb, struct kar_sdp *s,
 		    const struct sa *laddr);
 bool kar_sdp_accepted(const struct sip_msg *msg);
 
@@ -208,7 +208,7 @@ int  kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		      const struct sip_msg *msg, enum kar_reply reply,
 		      bool *rport);
-void kar_replies_sdp(struct kar_replies *r, const struct kar_sdp *sdp);
+void kar_replies_sdp(struct kar_replies *r, struct kar_sdp *sdp);
 uint64_t kar_reply_totag(const struct kar_replies *r,
 			 const struct sip_msg *msg);
 int  kar_replies_retry(struct kar_replies *r, uint32_t secs);

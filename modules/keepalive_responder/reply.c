@@ -28,7 +28,7 @@ struct kar_replies {
 	char *hdrs[KAR_R_N];     /**< request-independent headers        */
 	struct mbuf *mb;         /**< reused between requests            */
 	uint64_t secret;         /**< keys the To tag                    */
-	const struct kar_sdp *sdp; /**< OPTIONS 200 body, or NULL         */
+	struct kar_sdp *sdp;     /**< OPTIONS 200 body, or NULL          */
 };
 
 
@@ -166,7 +166,7 @@ int kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
  * @param r   Reply set
  * @param sdp Formatted SDP (the caller keeps it alive), NULL for none
  */
-void kar_replies_sdp(struct kar_replies *r, const struct kar_sdp *sdp)
+void kar_replies_sdp(struct kar_replies *r, struct kar_sdp *sdp)
 {
 	if (r)
 		r->sdp = sdp;
@@ -488,8 +488,10 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		err |= mbuf_write_str(mb, r->hdrs[reply]);
 	}
 
-	/* RFC 3261 11.2: the capabilities, unless Accept rules them out */
-	if (reply == KAR_R_OPTIONS_OK && r->sdp && kar_sdp_accepted(msg))
+	/* RFC 3261 11.2: the capabilities, unless Accept rules them out
+	   (or the transport gave no local address to name in them) */
+	if (reply == KAR_R_OPTIONS_OK && r->sdp && kar_sdp_accepted(msg) &&
+	    (sa_af(&msg->dst) == AF_INET || sa_af(&msg->dst) == AF_INET6))
 		err |= kar_sdp_encode(mb, r->sdp, &msg->dst);
 	else
 		err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");

@@ -26,6 +26,13 @@ struct kar_sdp {
 	char *tail;          /**< "t=0 0" and the media sections          */
 	size_t headl;
 	size_t taill;
+
+	/* The last local address, as text: probes arrive on one or two
+	   addresses, and inet_ntop() would be most of the work */
+	struct sa addr;
+	char text[64];
+	size_t textl;
+	char ipver;
 };
 
 
@@ -218,18 +225,44 @@ int kar_sdp_alloc(struct kar_sdp **sp, const struct kar_sdp_media *mv,
 }
 
 
-/* The address as SDP writes it: no brackets, no port */
-static int addr_text(char *buf, size_t sz, char *ipver,
-		     const struct sa *laddr)
+/* The address as SDP writes it (no brackets, no port), kept for the
+   next answer on the same address */
+static int addr_text(struct kar_sdp *s, const struct sa *laddr)
 {
 	int af = laddr ? sa_af(laddr) : AF_UNSPEC;
+	int err;
 
 	if (af != AF_INET && af != AF_INET6)
 		return EAFNOSUPPORT;
 
-	*ipver = af == AF_INET ? '4' : '6';
+	if (s->textl && sa_cmp(laddr, &s->addr, SA_ADDR))
+		return 0;
 
-	return sa_ntop(laddr, buf, (int)sz);
+	s->textl = 0;
+	err = sa_ntop(laddr, s->text, (int)sizeof(s->text));
+	if (err)
+		return err;
+
+	s->addr = *laddr;
+	s->ipver = af == AF_INET ? '4' : '6';
+	s->textl = strlen(s->text);
+
+	return 0;
+}
+
+
+/* Decimal digits of v, without a formatting pass */
+static int write_size(struct mbuf *mb, size_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && i);
+
+	return mbuf_write_mem(mb, (uint8_t *)buf + i, sizeof(buf) - i);
 }
 
 
@@ -237,7 +270,8 @@ static int addr_text(char *buf, size_t sz, char *ipver,
  * Write Content-Type, Content-Length, the empty line and the body
  *
  * The request's local address goes into o= and c=; nothing is
- * allocated.
+ * allocated, and the address is formatted only when it differs from the
+ * last answer's.
  *
  * @param mb    Buffer to write to (at its current position)
  * @param s     Formatted SDP
@@ -245,33 +279,35 @@ static int addr_text(char *buf, size_t sz, char *ipver,
  *
  * @return 0 if success, otherwise errorcode
  */
-int kar_sdp_encode(struct mbuf *mb, const struct kar_sdp *s,
+int kar_sdp_encode(struct mbuf *mb, struct kar_sdp *s,
 		   const struct sa *laddr)
 {
-	char addr[64], ipver;
+	const uint8_t *addr;
 	size_t al, len;
 	int err;
 
 	if (!mb || !s)
 		return EINVAL;
 
-	err = addr_text(addr, sizeof(addr), &ipver, laddr);
+	err = addr_text(s, laddr);
 	if (err)
 		return err;
 
-	al = strlen(addr);
+	addr = (const uint8_t *)s->text;
+	al = s->textl;
 	len = s->headl + 2 + al + (sizeof(mid) - 1) + 2 + al + s->taill;
 
 	err  = mbuf_write_mem(mb, (const uint8_t *)ctype, sizeof(ctype) - 1);
-	err |= mbuf_printf(mb, "%zu\r\n\r\n", len);
+	err |= write_size(mb, len);
+	err |= mbuf_write_mem(mb, (const uint8_t *)"\r\n\r\n", 4);
 	err |= mbuf_write_mem(mb, (const uint8_t *)s->head, s->headl);
-	err |= mbuf_write_u8(mb, ipver);
+	err |= mbuf_write_u8(mb, s->ipver);
 	err |= mbuf_write_u8(mb, ' ');
-	err |= mbuf_write_mem(mb, (const uint8_t *)addr, al);
+	err |= mbuf_write_mem(mb, addr, al);
 	err |= mbuf_write_mem(mb, (const uint8_t *)mid, sizeof(mid) - 1);
-	err |= mbuf_write_u8(mb, ipver);
+	err |= mbuf_write_u8(mb, s->ipver);
 	err |= mbuf_write_u8(mb, ' ');
-	err |= mbuf_write_mem(mb, (const uint8_t *)addr, al);
+	err |= mbuf_write_mem(mb, addr, al);
 	err |= mbuf_write_mem(mb, (const uint8_t *)s->tail, s->taill);
 
 	return err;

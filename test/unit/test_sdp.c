@@ -407,6 +407,20 @@ static void test_sdp_ipv6(void)
 }
 
 
+/* Does the buffer hold this text? */
+static bool mbuf_find(const struct mbuf *mb, const char *str)
+{
+	size_t n = strlen(str), i;
+
+	for (i = 0; i + n <= mb->end; i++) {
+		if (!memcmp(mb->buf + i, str, n))
+			return true;
+	}
+
+	return false;
+}
+
+
 /* Encoding twice gives the same bytes; no address, no body */
 static void test_sdp_encode(void)
 {
@@ -426,6 +440,24 @@ static void test_sdp_encode(void)
 	CU_ASSERT_EQUAL(kar_sdp_encode(b, s, &sa), 0);
 	CU_ASSERT_EQUAL(a->end, b->end);
 	CU_ASSERT(!memcmp(a->buf, b->buf, a->end));
+
+	/* Another address, then the first again: each answer names its
+	   own (the last address is kept as text between answers) */
+	(void)sa_set_str(&sa, "2001:db8::7", 5060);
+	mbuf_rewind(b);
+	CU_ASSERT_EQUAL(kar_sdp_encode(b, s, &sa), 0);
+	CU_ASSERT_EQUAL(b->end, a->end + 2 * (strlen("2001:db8::7") -
+					      strlen("192.0.2.1")));
+	CU_ASSERT(mbuf_find(b, "c=IN IP6 2001:db8::7\r\n"));
+	(void)sa_set_str(&sa, "192.0.2.1", 7000);
+	mbuf_rewind(b);
+	CU_ASSERT_EQUAL(kar_sdp_encode(b, s, &sa), 0);
+	CU_ASSERT_EQUAL(a->end, b->end);
+	CU_ASSERT(!memcmp(a->buf, b->buf, a->end));
+	(void)sa_set_str(&sa, "192.0.2.2", 5060);
+	mbuf_rewind(b);
+	CU_ASSERT_EQUAL(kar_sdp_encode(b, s, &sa), 0);
+	CU_ASSERT(mbuf_find(b, "o=- 1 1 IN IP4 192.0.2.2\r\n"));
 
 	sa_init(&sa, AF_UNSPEC);
 	CU_ASSERT_NOT_EQUAL(kar_sdp_encode(a, s, &sa), 0);
