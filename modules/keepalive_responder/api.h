@@ -28,6 +28,12 @@
 #define KAR_HAVE_UAG_FIND_MSG 1
 #endif
 
+/* 2.0: the telephone-event payload type is configurable (audio_telev_pt,
+   account autelev_pt); 101 before */
+#if KAR_BARESIP >= KAR_V(2, 0)
+#define KAR_HAVE_TELEV_PT 1
+#endif
+
 /* 3.20: vlog() gone, logging only through loglv()/_loglv() */
 #if KAR_BARESIP >= KAR_V(3, 20)
 #define KAR_HAVE_LOGLV 1

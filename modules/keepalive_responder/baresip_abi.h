@@ -130,3 +130,116 @@ struct commands *baresip_commands(void);
 int  cmd_register(struct commands *commands,
 		  const struct cmd *cmdv, size_t cmdc);
 void cmd_unregister(struct commands *commands, const struct cmd *cmdv);
+
+
+/*
+ * Codecs and media encryption, for the capability SDP of OPTIONS
+ * answers.  Identical in 1.0.0 and 1.1.0 (include/baresip.h: struct
+ * menc 1.0.0:649 / 1.1.0:666, the codec handler types 1.0.0:1015 /
+ * 1.1.0:1057, struct aucodec 1.0.0:1031 / 1.1.0:1073, struct vidcodec
+ * 1.0.0:1093 / 1.1.0:1135).  The module only reads these through the
+ * pointers baresip's lists hold: struct menc is declared up to the field
+ * read, never allocated or copied.
+ */
+struct vidframe;
+struct auenc_state;
+struct audec_state;
+struct videnc_state;
+struct viddec_state;
+struct aucodec;
+struct vidcodec;
+
+struct menc {
+	struct le le;
+	const char *id;
+	const char *sdp_proto;
+	/* further fields not declared: not read */
+};
+
+struct auenc_param {
+	uint32_t ptime;
+	uint32_t bitrate;
+};
+
+typedef int (auenc_update_h)(struct auenc_state **aesp,
+			     const struct aucodec *ac,
+			     struct auenc_param *prm, const char *fmtp);
+typedef int (auenc_encode_h)(struct auenc_state *aes,
+			     bool *marker, uint8_t *buf, size_t *len,
+			     int fmt, const void *sampv, size_t sampc);
+typedef int (audec_update_h)(struct audec_state **adsp,
+			     const struct aucodec *ac, const char *fmtp);
+typedef int (audec_decode_h)(struct audec_state *ads,
+			     int fmt, void *sampv, size_t *sampc,
+			     bool marker, const uint8_t *buf, size_t len);
+typedef int (audec_plc_h)(struct audec_state *ads,
+			  int fmt, void *sampv, size_t *sampc,
+			  const uint8_t *buf, size_t len);
+
+struct aucodec {
+	struct le le;
+	const char *pt;
+	const char *name;
+	uint32_t srate;
+	uint32_t crate;
+	uint8_t ch;
+	uint8_t pch;
+	uint32_t ptime;
+	const char *fmtp;
+	auenc_update_h *encupdh;
+	auenc_encode_h *ench;
+	audec_update_h *decupdh;
+	audec_decode_h *dech;
+	audec_plc_h    *plch;
+	sdp_fmtp_enc_h *fmtp_ench;
+	sdp_fmtp_cmp_h *fmtp_cmph;
+};
+
+struct videnc_param {
+	unsigned bitrate;
+	unsigned pktsize;
+	double fps;
+	uint32_t max_fs;
+};
+
+typedef int (videnc_packet_h)(bool marker, uint64_t rtp_ts,
+			      const uint8_t *hdr, size_t hdr_len,
+			      const uint8_t *pld, size_t pld_len,
+			      void *arg);
+typedef int (videnc_update_h)(struct videnc_state **vesp,
+			      const struct vidcodec *vc,
+			      struct videnc_param *prm, const char *fmtp,
+			      videnc_packet_h *pkth, void *arg);
+typedef int (videnc_encode_h)(struct videnc_state *ves, bool update,
+			      const struct vidframe *frame,
+			      uint64_t timestamp);
+typedef int (viddec_update_h)(struct viddec_state **vdsp,
+			      const struct vidcodec *vc, const char *fmtp);
+typedef int (viddec_decode_h)(struct viddec_state *vds,
+			      struct vidframe *frame, bool *intra,
+			      bool marker, uint16_t seq, struct mbuf *mb);
+
+struct vidcodec {
+	struct le le;
+	const char *pt;
+	const char *name;
+	const char *variant;
+	const char *fmtp;
+	videnc_update_h *encupdh;
+	videnc_encode_h *ench;
+	viddec_update_h *decupdh;
+	viddec_decode_h *dech;
+	sdp_fmtp_enc_h *fmtp_ench;
+	sdp_fmtp_cmp_h *fmtp_cmph;
+};
+
+/* An account's own codec lists if it has them, else baresip's */
+struct list *account_aucodecl(const struct account *acc);
+struct list *account_vidcodecl(const struct account *acc);
+const char  *account_mediaenc(const struct account *acc);
+struct list *baresip_mencl(void);
+const struct menc *menc_find(const struct list *mencl, const char *id);
+struct list *baresip_aucodecl(void);
+struct list *baresip_vidcodecl(void);
+struct list *baresip_vidsrcl(void);
+struct list *baresip_vidispl(void);

@@ -562,3 +562,162 @@ void host_cmds_unregister(void)
 	cmd_unregister(baresip_commands(), cmdv);
 	kar_cmds = NULL;
 }
+
+
+/*
+ * The capability SDP of OPTIONS answers: what baresip itself would offer
+ * in a call of the account the request addresses (its codec lists and
+ * media encryption, as call.c, audio.c and video.c build the offer),
+ * read from baresip's lists without making a call.
+ */
+
+static const struct account *caps_account(const struct pl *user)
+{
+	struct ua *ua = host_ua_for(user);
+
+	return ua ? ua_account(ua) : NULL;
+}
+
+
+/* The account's media encryption decides the transport (RTP/SAVP,
+   UDP/TLS/RTP/SAVPF, ...); none, or one without its own: RTP/AVP */
+static const char *caps_proto(const struct account *acc)
+{
+	const char *id = account_mediaenc(acc);
+	const struct menc *menc;
+
+	if (!str_isset(id))
+		return NULL;
+
+	menc = menc_find(baresip_mencl(), id);
+
+	return menc ? menc->sdp_proto : NULL;
+}
+
+
+/* baresip offers video only with a codec and a source or display */
+static bool caps_video(const struct list *vidcodecl)
+{
+	return list_head(vidcodecl) &&
+		(list_head(baresip_vidsrcl()) || list_head(baresip_vidispl()));
+}
+
+
+static uint32_t caps_telev_pt(const struct account *acc)
+{
+#ifdef KAR_HAVE_TELEV_PT
+	const struct config *cfg = conf_config();
+
+	if (account_autelev_pt(acc))
+		return account_autelev_pt(acc);
+
+	return cfg ? cfg->audio.telev_pt : 0;
+#else
+	(void)acc;
+	return 0;
+#endif
+}
+
+
+/**
+ * The fingerprint of what the capability SDP depends on
+ *
+ * Cheap enough for every OPTIONS: the lists, their ends and lengths
+ * change whenever a codec module is loaded or unloaded.
+ *
+ * @param key  Fingerprint
+ * @param user Request-URI user (selects the account)
+ */
+void host_caps_key(struct host_caps *key, const struct pl *user)
+{
+	const struct account *acc = caps_account(user);
+	const struct list *aul = account_aucodecl(acc);
+	const struct list *vl = account_vidcodecl(acc);
+	bool video = caps_video(vl);
+
+	memset(key, 0, sizeof(*key));
+
+	key->p[0] = aul;
+	key->p[1] = list_head(aul);
+	key->p[2] = list_tail(aul);
+	key->p[3] = video ? vl : NULL;
+	key->p[4] = video ? list_head(vl) : NULL;
+	key->p[5] = video ? list_tail(vl) : NULL;
+	key->p[6] = caps_proto(acc);
+	key->n[0] = list_count(aul);
+	key->n[1] = video ? list_count(vl) : 0;
+	key->telev_pt = caps_telev_pt(acc);
+}
+
+
+/**
+ * Build the capability SDP from baresip's codec lists
+ *
+ * @param sdpp    Formatted SDP
+ * @param user    Request-URI user (selects the account)
+ * @param id      o= session id
+ * @param version o= session version
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int host_caps_sdp(struct kar_sdp **sdpp, const struct pl *user,
+		  uint64_t id, uint32_t version)
+{
+	struct kar_codec au[KAR_SDP_CODECS], vid[KAR_SDP_CODECS];
+	struct kar_sdp_media mv[2];
+	const struct account *acc = caps_account(user);
+	const struct list *vl = account_vidcodecl(acc);
+	struct le *le;
+	size_t n = 0;
+
+	memset(mv, 0, sizeof(mv));
+
+	for (le = list_head(account_aucodecl(acc));
+	     le && n < ARRAY_SIZE(au); le = le->next) {
+
+		const struct aucodec *ac = le->data;
+
+		/* audio.c refuses such codecs */
+		if (ac->crate < 8000 || !ac->ch || !ac->pch)
+			continue;
+
+		au[n].pt    = ac->pt;
+		au[n].name  = ac->name;
+		au[n].srate = ac->crate;
+		au[n].ch    = ac->pch;
+		au[n].fmtp  = ac->fmtp;
+		au[n].ench  = ac->fmtp_ench;
+		au[n].data  = (void *)ac;
+		++n;
+	}
+
+	mv[0].name  = "audio";
+	mv[0].proto = caps_proto(acc);
+	mv[0].v     = au;
+	mv[0].n     = n;
+	mv[0].telev = true;     /* audio.c always adds it */
+	mv[0].telev_pt = caps_telev_pt(acc);
+
+	n = 0;
+	for (le = caps_video(vl) ? list_head(vl) : NULL;
+	     le && n < ARRAY_SIZE(vid); le = le->next) {
+
+		const struct vidcodec *vc = le->data;
+
+		vid[n].pt    = vc->pt;
+		vid[n].name  = vc->name;
+		vid[n].srate = 90000;
+		vid[n].ch    = 1;
+		vid[n].fmtp  = vc->fmtp;
+		vid[n].ench  = vc->fmtp_ench;
+		vid[n].data  = (void *)vc;
+		++n;
+	}
+
+	mv[1].name  = "video";
+	mv[1].proto = mv[0].proto;
+	mv[1].v     = vid;
+	mv[1].n     = n;
+
+	return kar_sdp_alloc(sdpp, mv, ARRAY_SIZE(mv), id, version);
+}

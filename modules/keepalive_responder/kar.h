@@ -157,6 +157,44 @@ int  kar_validate_unsupported(struct re_printf *pf,
 
 
 /*
+ * Capability SDP for OPTIONS answers (sdp.c)
+ */
+
+enum {
+	KAR_SDP_CODECS = 64,  /**< codecs in one m= section             */
+};
+
+/** One codec as the SDP describes it (host.c reads it from baresip) */
+struct kar_codec {
+	const char *pt;       /**< payload type, NULL: next dynamic one  */
+	const char *name;
+	uint32_t srate;       /**< RTP clock rate                        */
+	uint8_t ch;           /**< RTP channels                          */
+	const char *fmtp;     /**< a=fmtp parameters, or NULL            */
+	sdp_fmtp_enc_h *ench; /**< the codec's fmtp encoder, or NULL     */
+	void *data;           /**< its argument                          */
+};
+
+/** One m= section */
+struct kar_sdp_media {
+	const char *name;     /**< "audio", "video"                      */
+	const char *proto;    /**< NULL: RTP/AVP                         */
+	const struct kar_codec *v;
+	size_t n;
+	bool telev;           /**< add telephone-event                   */
+	uint32_t telev_pt;    /**< its payload type, 0: 101              */
+};
+
+struct kar_sdp;
+
+int  kar_sdp_alloc(struct kar_sdp **sp, const struct kar_sdp_media *mv,
+		   size_t mc, uint64_t id, uint32_t version);
+int  kar_sdp_encode(struct mbuf *mb, struct kar_sdp *s,
+		    const struct sa *laddr);
+bool kar_sdp_accepted(const struct sip_msg *msg);
+
+
+/*
  * Replies (reply.c)
  */
 
@@ -172,6 +210,7 @@ int  kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		      const struct sip_msg *msg, enum kar_reply reply,
 		      bool *rport);
+void kar_replies_sdp(struct kar_replies *r, struct kar_sdp *sdp);
 uint64_t kar_reply_totag(const struct kar_replies *r,
 			 const struct sip_msg *msg);
 int  kar_replies_retry(struct kar_replies *r, uint32_t secs);
@@ -331,6 +370,13 @@ struct kar_cmds {
 	int (*drain)(struct re_printf *pf, const char *prm);
 };
 
+/** What the capability SDP depends on: when it changes, rebuild */
+struct host_caps {
+	const void *p[7];    /**< lists, their ends, transport         */
+	size_t n[2];         /**< audio, video codecs                   */
+	uint32_t telev_pt;
+};
+
 /** Called once baresip begins to shut down */
 typedef void (host_shutdown_h)(void);
 
@@ -348,6 +394,9 @@ int  host_check_sync(struct ua *ua, const struct pl *params);
 unsigned host_reregister_all(void);
 int  host_call_talk(struct ua *ua);
 int  host_call_hold(struct ua *ua);
+void host_caps_key(struct host_caps *key, const struct pl *user);
+int  host_caps_sdp(struct kar_sdp **sdpp, const struct pl *user,
+		   uint64_t id, uint32_t version);
 int  host_shutdown_register(host_shutdown_h *h);
 void host_shutdown_unregister(void);
 void host_drain_event(bool on);

@@ -23,6 +23,7 @@
   keepalive_responder_rate            50
   keepalive_responder_drop_ua         friendly-scanner,sipvicious,...
   keepalive_responder_log             unhandled
+  keepalive_responder_sdp             yes
   keepalive_responder_drain           no
   keepalive_responder_drain_retry     300
  \endverbatim
@@ -61,6 +62,14 @@ static struct {
 	bool shutdown;                     /**< baresip is stopping    */
 	bool remote_control;
 	bool cmds;
+	struct {                           /**< OPTIONS capability SDP */
+		bool on;
+		struct kar_sdp *sdp;
+		struct host_caps key;      /**< what it was built from  */
+		bool built;
+		uint64_t id;               /**< o= session id           */
+		uint32_t version;          /**< o= version: rebuilds    */
+	} caps;
 	bool shutdown_reg;                  /**< shutdown handler set   */
 } kar;
 
@@ -137,11 +146,49 @@ static void log_request(const struct sip_msg *msg,
 }
 
 
+/*
+ * Rebuild the capability SDP when what it describes has changed (a
+ * codec module loaded or unloaded, another account's lists): a cheap
+ * fingerprint per OPTIONS, a rebuild only on a change.  A failed build
+ * leaves answers without a body until the next change.
+ */
+static void caps_refresh(const struct sip_msg *msg)
+{
+	struct host_caps key;
+	struct kar_sdp *sdp = NULL;
+	int err;
+
+	if (!kar.caps.on)
+		return;
+
+	host_caps_key(&key, &msg->uri.user);
+	if (kar.caps.built && !memcmp(&key, &kar.caps.key, sizeof(key)))
+		return;
+
+	memcpy(&kar.caps.key, &key, sizeof(key));
+	kar.caps.built = true;
+
+	err = host_caps_sdp(&sdp, &msg->uri.user, kar.caps.id,
+			    ++kar.caps.version);
+	if (err) {
+		host_log(HOST_WARN, "keepalive_responder: capability SDP"
+			 " failed (%m); OPTIONS answers carry none\n", err);
+	}
+
+	kar_replies_sdp(kar.replies, sdp);
+	mem_deref(kar.caps.sdp);
+	kar.caps.sdp = sdp;
+}
+
+
 static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
 		   enum kar_reply reply, bool stateful)
 {
 	uint16_t scode;
 	int err;
+
+	if (reply == KAR_R_OPTIONS_OK)
+		caps_refresh(msg);
 
 	err = kar_reply_send(kar.replies, host_sip(), msg, reply, stateful);
 	if (err) {
@@ -494,6 +541,11 @@ static int load_config(void)
 	if (set && kar_conf_log(&kar.log, buf))
 		return bad_value("keepalive_responder_log", buf, 0);
 
+	err = conf_value("keepalive_responder_sdp", buf, sizeof(buf), &set);
+	if (err)
+		return err;
+	if (set && kar_conf_bool(&kar.caps.on, buf))
+		return bad_value("keepalive_responder_sdp", buf, 0);
 	err = conf_value("keepalive_responder_drain", buf, sizeof(buf), &set);
 	if (err)
 		return err;
@@ -524,6 +576,8 @@ static int module_init(void)
 		return err;
 
 	kar.log = KAR_LOG_UNHANDLED;
+	kar.caps.on = true;
+	kar.caps.id = rand_u32();
 	kar.pol.events = &kar.events;
 	kar.pol.uah = host_ua_match;
 
@@ -584,10 +638,11 @@ static int module_init(void)
 
 	host_log(HOST_INFO, "keepalive_responder: for baresip %s; %s mode,"
 		 " events %H, rate %u/s, %zu trusted, remote control %s,"
-		 " log %s, drain %s (retry %u s)\n", host_built_for(),
+		 " log %s, drain %s (retry %u s), sdp %s\n", host_built_for(),
 		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
 		 kar.trusted.n, kar.remote_control ? "on" : "off",
-		 kar_log_name(kar.log), drain_name(), kar.drain_retry);
+		 kar_log_name(kar.log), drain_name(), kar.drain_retry,
+		 kar.caps.on ? "on" : "off");
 
 	return 0;
 }
@@ -605,6 +660,7 @@ static int module_close(void)
 
 	kar.chain = mem_deref(kar.chain);
 	kar.replies = mem_deref(kar.replies);
+	kar.caps.sdp = mem_deref(kar.caps.sdp);
 	kar.rate = mem_deref(kar.rate);
 	kar.cmds = false;
 	kar.shutdown_reg = false;

@@ -30,6 +30,7 @@ struct kar_replies {
 	char *hdrs[KAR_R_N];     /**< request-independent headers        */
 	struct mbuf *mb;         /**< reused between requests            */
 	uint64_t secret;         /**< keys the To tag                    */
+	struct kar_sdp *sdp;     /**< OPTIONS 200 body, or NULL          */
 };
 
 
@@ -158,6 +159,19 @@ int kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 		*rp = r;
 
 	return err;
+}
+
+
+/**
+ * Set the capability SDP of OPTIONS answers
+ *
+ * @param r   Reply set
+ * @param sdp Formatted SDP (the caller keeps it alive), NULL for none
+ */
+void kar_replies_sdp(struct kar_replies *r, struct kar_sdp *sdp)
+{
+	if (r)
+		r->sdp = sdp;
 }
 
 
@@ -476,7 +490,13 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		err |= mbuf_write_str(mb, r->hdrs[reply]);
 	}
 
-	err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
+	/* RFC 3261 11.2: the capabilities, unless Accept rules them out
+	   (or the transport gave no local address to name in them) */
+	if (reply == KAR_R_OPTIONS_OK && r->sdp && kar_sdp_accepted(msg) &&
+	    (sa_af(&msg->dst) == AF_INET || sa_af(&msg->dst) == AF_INET6))
+		err |= kar_sdp_encode(mb, r->sdp, &msg->dst);
+	else
+		err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
 
 	if (rport)
 		*rport = rp;

@@ -10,6 +10,7 @@ set(KAR_CORE_SRCS
   guard.c
   policy.c
   reply.c
+  sdp.c
   stats.c
   validate.c
 )

@@ -7,9 +7,12 @@ Drives each responder with sipp over loopback UDP, one responder at a
 time, each on its own free port and in its own temporary folder:
 
   stock            stock baresip 1.0, OPTIONS to the UA (sip:alice@...)
-  shared-options   baresip + module, shared mode, OPTIONS with no user
+  shared-options   baresip + module, shared mode, OPTIONS with no user,
+                   bodiless 200 (keepalive_responder_sdp no)
+  shared-options-sdp  the same, 200 with the capability SDP (default)
   shared-notify    baresip + module, shared mode, NOTIFY Event: keep-alive
   exclusive        baresip + module, exclusive mode, OPTIONS to the UA
+                   (bodiless 200)
   drop-rate        baresip + module, rate limit 1/s: OPTIONS dropped
   drop-scanner     baresip + module, User-Agent: friendly-scanner: dropped
   floor-stateful   bare libre responder (floor/floor.c), sip_treply
@@ -97,27 +100,34 @@ class Spec:
 
 MODULE_CONF = ["keepalive_responder_rate\t0",
                "keepalive_responder_log\t\tnone"]
+# The bodiless OPTIONS answer, as the rows measured it before the
+# capability SDP (and as the floor and Kamailio answer)
+BARE_CONF = MODULE_CONF + ["keepalive_responder_sdp\tno"]
 
 SPECS = [
     Spec("stock", "stock baresip 1.0 (OPTIONS to UA)", "baresip",
          "options_user.xml", expect="stock", request="OPTIONS alice"),
     Spec("shared-options", "module shared (OPTIONS no user)", "module",
-         "options_nouser.xml", conf=MODULE_CONF, expect="module",
+         "options_nouser.xml", conf=BARE_CONF, expect="module",
          request="OPTIONS no user"),
+    Spec("shared-options-sdp", "module, OPTIONS with capability SDP",
+         "module", "options_nouser.xml", conf=MODULE_CONF,
+         expect="module-sdp", request="OPTIONS no user, 200 + SDP"),
     Spec("shared-notify", "module shared (NOTIFY keep-alive)", "module",
          "notify_keepalive.xml", conf=MODULE_CONF, expect="module",
          ref="floor-notify", request="NOTIFY keep-alive"),
     Spec("exclusive", "module exclusive (OPTIONS to UA)", "module",
          "options_user.xml", expect="module",
-         conf=MODULE_CONF + ["keepalive_responder_exclusive\tyes"],
+         conf=BARE_CONF + ["keepalive_responder_exclusive\tyes"],
          request="OPTIONS alice"),
     Spec("drop-rate", "module, rate-limited: dropped", "module",
          "options_nouser_send.xml", expect="module", answers=False,
          conf=["keepalive_responder_rate\t1",
-               "keepalive_responder_log\t\tnone"],
+               "keepalive_responder_log\t\tnone",
+               "keepalive_responder_sdp\tno"],
          request="OPTIONS no user"),
     Spec("drop-scanner", "module, scanner UA: dropped", "module",
-         "options_scanner_send.xml", conf=MODULE_CONF, expect="module",
+         "options_scanner_send.xml", conf=BARE_CONF, expect="module",
          answers=False, request="OPTIONS no user"),
     Spec("floor-stateful", "floor: libre sip_treply (stateful)", "floor",
          "options_nouser.xml", request="OPTIONS no user"),
@@ -360,6 +370,12 @@ def answer_ok(spec, ans):
         else:
             ok = re.search(r"^Allow:", head, re.M) and not body.strip()
         return bool(ok), "" if ok else "200 is not the module's"
+    if spec.expect == "module-sdp":
+        # the module's capability SDP: port 0, no call behind it
+        ok = (re.search(r"^Allow:", head, re.M) and
+              not re.search(r"^Contact:", head, re.M | re.I) and
+              body.startswith("v=0") and "\r\nm=audio 0 " in body)
+        return bool(ok), "" if ok else "200 without the module's SDP"
     if spec.expect == "stock":
         ok = "v=0" in body
         return bool(ok), "" if ok else "200 without SDP"
@@ -1116,7 +1132,8 @@ def main():
                                     % cr)
             # instructions per request
             do_cg = "callgrind" not in skip and (
-                not smoke or sp.name in ("shared-options", "floor"))
+                not smoke or sp.name in ("shared-options",
+                                         "shared-options-sdp", "floor"))
             if do_cg:
                 ann = os.path.join(cgdir, "callgrind-%s.txt" % sp.name)
                 r = callgrind(tools, sp, cg_count, cg_rate, cg_idle,
@@ -1320,7 +1337,15 @@ def goals(res, mem_count):
         verdict("clean rate %s / stock" % mod,
                 ratio(get(mod, "clean_rate"), get("stock", "clean_rate")),
                 10, "%.1f×", True)
-    for mod in ("shared-options", "shared-notify", "exclusive"):
+    for rate in (1000, 4000, 16000):
+        verdict("CPU/request @%d shared-options-sdp / shared-options"
+                % rate, ratio(cpu("shared-options-sdp", rate),
+                              cpu("shared-options", rate)), 1.1, "%.2f×")
+    verdict("instructions/request shared-options-sdp / shared-options",
+            ratio(get("shared-options-sdp", "instr"),
+                  get("shared-options", "instr")), 1.1, "%.2f×")
+    for mod in ("shared-options", "shared-options-sdp", "shared-notify",
+                "exclusive"):
         verdict("CPU/request @16000 / @1000 %s" % mod,
                 ratio(cpu(mod, 16000), cpu(mod, 1000)), 1.5, "%.2f×")
         m = get(mod, "mem")
@@ -1410,6 +1435,7 @@ def plot(path, specs, res, rates, workroot):
         return "nothing to plot"
     style = {   # colour, dash type, point type
         "stock": ("#d62728", 1, 5), "shared-options": ("#1f77b4", 1, 7),
+        "shared-options-sdp": ("#ff7f0e", 1, 10),
         "shared-notify": ("#17becf", 1, 9), "exclusive": ("#2ca02c", 1, 11),
         "drop-rate": ("#bcbd22", 3, 13), "drop-scanner": ("#8c564b", 3, 15),
         "floor-stateful": ("#7f7f7f", 2, 4), "floor": ("#000000", 2, 6),

@@ -9,7 +9,8 @@
  *   - kar_policy_decide() in shared and exclusive mode, with no UA
  *     lookup, one that matches nothing, one that matches everything and
  *     one that matches "alice";
- *   - kar_reply_encode() for the verdict and for every reply kind;
+ *   - kar_reply_encode() for the verdict and for every reply kind, the
+ *     OPTIONS 200 with a capability SDP (kar_sdp_accepted() on Accept);
  *   - kar_uafilter_match() (the default scanner list and an empty one);
  *   - kar_rate_take() and kar_acl_match() with msg->src from the input;
  *   - kar_validate() before every answer, as the listeners call it;
@@ -34,7 +35,8 @@
  *   - encoding cannot fail, the same request decoded again (a
  *     retransmission) gets byte-identical answers, and the answer
  *     decodes as a SIP response with the status of the reply kind and a
- *     To tag;
+ *     To tag; an OPTIONS 200 has the SDP exactly when Accept admits
+ *     it, and its Content-Length is the body's;
  *   - no request that fails an RFC 3261 8.2 check (judged here by a
  *     plain reference on the raw header lines) gets a 2xx from the
  *     module, and one that passes keeps the decision table's answer;
@@ -69,6 +71,7 @@ enum {
 static struct {
 	struct kar_events events;
 	struct kar_replies *replies;
+	struct kar_sdp *sdp;
 	struct kar_uafilter drop;
 	struct kar_uafilter nodrop;
 	struct kar_acl acl;
@@ -79,12 +82,20 @@ static struct {
 static void cleanup(void)
 {
 	fz.replies = mem_deref(fz.replies);
+	fz.sdp = mem_deref(fz.sdp);
 	libre_close();
 }
 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	static const struct kar_codec codecs[] = {
+		{NULL, "opus", 48000, 2, "stereo=1", NULL, NULL},
+		{"0", "PCMU", 8000, 1, NULL, NULL, NULL},
+	};
+	const struct kar_sdp_media media = {
+		"audio", NULL, codecs, ARRAY_SIZE(codecs), true, 0
+	};
 	(void)argc;
 	(void)argv;
 
@@ -97,8 +108,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    kar_uafilter_parse(&fz.drop, FUZZ_DROP_UA) ||
 	    kar_uafilter_parse(&fz.nodrop, "") ||
 	    kar_acl_parse(&fz.acl, FUZZ_ACL, NULL, 0) ||
-	    kar_acl_parse(&fz.anyone, "", NULL, 0))
+	    kar_acl_parse(&fz.anyone, "", NULL, 0) ||
+	    kar_sdp_alloc(&fz.sdp, &media, 1, 1, 1))
 		abort();
+
+	kar_replies_sdp(fz.replies, fz.sdp);
 
 	atexit(cleanup);
 
@@ -272,6 +286,17 @@ static void check_reply(const struct sip_msg *msg,
 	if (sip_msg_hdr(msg, SIP_HDR_TO))
 		CHECK(pl_isset(&resp->to.tag), "answer without To tag:\n%b",
 		      mb->buf, mb->end);
+
+	/* RFC 3261 11.2: the SDP exactly where Accept admits it */
+	if (reply == KAR_R_OPTIONS_OK) {
+		bool body = sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE) != NULL;
+
+		CHECK(body == kar_sdp_accepted(msg), "SDP %d, Accept says"
+		      " %d:\n%b", body, !body, mb->buf, mb->end);
+		CHECK(mbuf_get_left(resp->mb) == pl_u32(&resp->clen),
+		      "Content-Length %r, body %zu", &resp->clen,
+		      mbuf_get_left(resp->mb));
+	}
 
 	mem_deref(resp);
 	mem_deref(mb2);

@@ -73,6 +73,7 @@ BAD = [
     ("events_talk_without_remote_control",
      [K + "events keep-alive,talk"], [K + "events", "keep-alive,talk"]),
     ("log_bogus", [K + "log bogus"], [K + "log", "bogus"]),
+    ("sdp_sometimes", [K + "sdp sometimes"], [K + "sdp", "sometimes"]),
     ("rate_negative", [K + "rate -1"], [K + "rate", "-1"]),
     ("rate_not_a_number", [K + "rate abc"], [K + "rate", "abc"]),
     ("rate_too_big", [K + "rate 4294967296"], [K + "rate", "4294967296"]),

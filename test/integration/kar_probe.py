@@ -569,6 +569,7 @@ class Baresip:
         self.dir = tempfile.mkdtemp(prefix="kar_probe.")
         self.logpath = os.path.join(self.dir, "baresip.log")
         self.sip_port = self.ctrl_port = None
+        self.account_params = ""        # more ;params of the account
         atexit.register(self.cleanup)
 
     def _write_files(self):
@@ -611,7 +612,8 @@ class Baresip:
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write("\n".join(lines) + "\n")
         with open(os.path.join(self.dir, "accounts"), "w") as f:
-            f.write("<sip:alice@%s>;regint=0\n" % HOST)
+            f.write("<sip:alice@%s>;regint=0%s\n"
+                    % (HOST, self.account_params))
         log("config:\n" + indent("\n".join(lines)))
 
     def start(self):
@@ -795,8 +797,45 @@ def reason_has(word):
     return check
 
 
+def sdp_lines(body):
+    return body.decode("utf-8", "replace").split("\r\n")
+
+
+def caps_sdp(resp, kw):
+    """The module's capability SDP (RFC 3264 9): application/sdp, the
+    length right, every m= line on port 0, o= and c= on the address
+    the request went to, no Contact (no call behind it)."""
+    sdp_body(resp, kw)
+    if int(resp.hdr("content-length") or -1) != len(resp.body):
+        raise Fail("Content-Length %r for a body of %d bytes"
+                   % (resp.hdr("content-length"), len(resp.body)))
+    lines = sdp_lines(resp.body)
+    if lines[-1] != "" or lines[2:5] != ["s=-", "c=IN IP4 " + HOST,
+                                         "t=0 0"]:
+        raise Fail("SDP session lines %r" % lines[:5])
+    if not re.match(r"o=- \d+ \d+ IN IP4 %s$" % re.escape(HOST),
+                    lines[1]):
+        raise Fail("SDP origin %r" % lines[1])
+    media = [ln for ln in lines if ln.startswith("m=")]
+    if not media or not re.match(r"m=audio 0 [A-Z/]+ \d", media[0]):
+        raise Fail("SDP media lines %r" % media)
+    for ln in media:
+        if ln.split()[1] != "0":
+            raise Fail("SDP media line %r: port is not 0" % ln)
+    if resp.has("contact"):
+        raise Fail("has Contact %r (the core's answer)"
+                   % resp.hdr("contact"))
+
+
 def module_200(*more):
-    """The module's own 200: no body, the RFC 3261 11.2 headers."""
+    """The module's own 200 to OPTIONS: the RFC 3261 11.2 headers and
+    the capability SDP."""
+    return expect(200, caps_sdp, six_headers, *more)
+
+
+def module_200_bare(*more):
+    """The module's own 200 to OPTIONS without a body (Accept rules it
+    out, or keepalive_responder_sdp no)."""
     return expect(200, no_body, six_headers, *more)
 
 

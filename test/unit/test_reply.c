@@ -994,6 +994,78 @@ static void test_send_ack(void)
 }
 
 
+/* RFC 3261 11.2: the capability SDP on OPTIONS 200 only, as Accept
+   allows, with the request's local address; the length is right */
+static void test_options_sdp(void)
+{
+	static const struct kar_codec pcmu[] = {
+		{"0", "PCMU", 8000, 1, NULL, NULL, NULL},
+	};
+	const struct kar_sdp_media m = {"audio", NULL, pcmu, 1, true, 0};
+	struct kar_replies *r = NULL;
+	struct kar_sdp *sdp = NULL;
+	struct sip_msg *req = NULL, *resp = NULL;
+	const struct sip_hdr *ct;
+	char *text = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(kar_replies_alloc(&r, &events, secret), 0);
+	CU_ASSERT_EQUAL_FATAL(kar_sdp_alloc(&sdp, &m, 1, 5, 1), 0);
+	kar_replies_sdp(r, sdp);
+
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS",
+					   "sip:192.0.2.1:5060", NULL, NULL),
+			      0);
+	(void)sa_set_str(&req->dst, "192.0.2.1", 5060);
+
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
+				     NULL), 0);
+	ct = sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ct);
+	CU_ASSERT(unit_pl_eq(&ct->val, "application/sdp"));
+	CU_ASSERT_EQUAL(mbuf_get_left(resp->mb), pl_u32(&resp->clen));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\r\n\r\nv=0\r\n"
+				      "o=- 5 1 IN IP4 192.0.2.1\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "m=audio 0 RTP/AVP 0 101\r\n"));
+	resp = mem_deref(resp);
+	text = mem_deref(text);
+
+	/* Not on other answers */
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, r, req, KAR_R_NOTIFY_OK,
+				     NULL), 0);
+	CU_ASSERT(unit_pl_eq(&resp->clen, "0"));
+	CU_ASSERT_PTR_NULL(strstr(text, "application/sdp\r\n"));
+	resp = mem_deref(resp);
+	text = mem_deref(text);
+	req = mem_deref(req);
+
+	/* Not when Accept rules it out */
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS",
+					   "sip:192.0.2.1:5060", NULL,
+					   "Accept: text/plain\r\n"), 0);
+	(void)sa_set_str(&req->dst, "192.0.2.1", 5060);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_OPTIONS_OK,
+				     NULL), 0);
+	CU_ASSERT(unit_pl_eq(&resp->clen, "0"));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE));
+	resp = mem_deref(resp);
+
+	/* Nor without an SDP */
+	kar_replies_sdp(r, NULL);
+	req = mem_deref(req);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS",
+					   "sip:192.0.2.1:5060", NULL, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_OPTIONS_OK,
+				     NULL), 0);
+	CU_ASSERT(unit_pl_eq(&resp->clen, "0"));
+
+	mem_deref(resp);
+	mem_deref(req);
+	mem_deref(sdp);
+	mem_deref(r);
+}
+
+
 /* The Retry-After values of a drain answer, read back as a prober would */
 static uint32_t retry_after(const struct kar_replies *r,
 			    const struct sip_msg *req, char **textp)
@@ -1101,6 +1173,7 @@ static CU_TestInfo tests[] = {
 	{"status",          test_status},
 	{"kinds",           test_kinds},
 	{"options_ok",      test_options_ok},
+	{"options_sdp",     test_options_sdp},
 	{"notify_ok",       test_notify_ok},
 	{"bad_event",       test_bad_event},
 	{"no_event",        test_no_event},

@@ -19,6 +19,7 @@ int unit_stats_register(void);
 int unit_guard_register(void);
 int unit_chain_register(void);
 int unit_validate_register(void);
+int unit_sdp_register(void);
 
 
 /* Helpers (unit_util.c) */

@@ -26,6 +26,7 @@ static int (* const registrars[])(void) = {
 	unit_guard_register,
 	unit_chain_register,
 	unit_validate_register,
+	unit_sdp_register,
 };
 
 
