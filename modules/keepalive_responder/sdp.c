@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026 keepalive_responder developers */
 /**
  * @file sdp.c  keepalive_responder -- capability SDP for OPTIONS answers
  *

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """ab_sdp.py -- the capability SDP's CPU cost, A/B in one baresip.
 
 bench.py measures each row in its own baresip processes, one row after

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 keepalive_responder developers
 """
 kar_caps.py -- capability answers to OPTIONS against the real baresip.
 
