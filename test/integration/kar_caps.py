@@ -28,10 +28,8 @@ How CTest runs it (test/integration/CMakeLists.txt):
 Last line: "N passed, M failed"; exit status 0 only when nothing failed.
 """
 
-import argparse
 import os
 import re
-import signal
 import socket
 import sys
 import time
@@ -346,19 +344,7 @@ def run_all(args, runner):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    ap.add_argument("--baresip", default="/usr/bin/baresip")
-    ap.add_argument("--module", required=True)
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args()
-    kp.BARESIP = args.baresip
-    kp.verbose = args.verbose
-    signal.signal(signal.SIGTERM, kp.on_sigterm)
-
-    runner = kp.Runner()
-    kp.run_checked(args, runner, run_all)
-    return kp.finish(runner)
+    return kp.script_main(__doc__.split("\n")[1], run_all)
 
 
 if __name__ == "__main__":
