@@ -318,6 +318,21 @@ def run_main(args, runner):
                 run.check("%s.%s.undrained" % (m, tp), t_undrained, sip,
                           mode, tp)
 
+        def drain_events():
+            for word in ("on", "off"):
+                ctrl.drain()
+                kp.ctrl_ok(ctrl, "kar_drain", word)
+                # module events exist from 1.1 on; 1.0 logs only
+                if kp.baresip_version() < (1, 1):
+                    continue
+                want = "keepalive_responder,drain," + word
+                ev = ctrl.wait_event(lambda e: e.get("type") == "MODULE"
+                                     and e.get("param") == want,
+                                     2 * kp.TIME_SCALE)
+                if ev is None:
+                    raise Fail("no MODULE event %r on ctrl_tcp" % want)
+        run.check("module_event_on_off", drain_events)
+
         kp.ctrl_ok(ctrl, "kar_exclusive", "off")
         kp.ctrl_ok(ctrl, "kar_drain", "on")
         run.check("invite_rings_while_draining", t_invite_rings,
@@ -327,16 +342,16 @@ def run_main(args, runner):
         kp.ctrl_ok(ctrl, "kar_drain", "off")
         run.runner.guard = None
         run.check("clean_shutdown", kp.t_shutdown, bs)
-        run.check("log_line_on", t_log_line, bs, "on", 3)
-        run.check("log_line_off", t_log_line, bs, "off", 3)
+        run.check("log_line_on", t_log_line, bs, "on", 4)
+        run.check("log_line_off", t_log_line, bs, "off", 4)
 
         def one_line_per_change():
             # the SIGTERM of clean_shutdown drained once more
             lines = ke.log_lines(bs, "keepalive_responder: drain on")
             n = len([ln for ln in lines if "shutting down" not in ln])
-            if n != 3 or len(lines) != 4:
-                raise Fail("%d 'drain on' lines for 3 changes, %d in all "
-                           "(expected 3 and 4)" % (n, len(lines)))
+            if n != 4 or len(lines) != 5:
+                raise Fail("%d 'drain on' lines for 4 changes, %d in all "
+                           "(expected 4 and 5)" % (n, len(lines)))
         run.check("log_line_per_change_only", one_line_per_change)
     finally:
         run.cleanup()
