@@ -39,44 +39,6 @@ static int cleanup(void)
 }
 
 
-/*
- * Encode an answer and decode it again
- *
- * @param respp Decoded response
- * @param textp The response as a C string (optional)
- */
-static int answer(struct sip_msg **respp, char **textp,
-		  const struct kar_replies *r, const struct sip_msg *req,
-		  enum kar_reply reply, bool *rport)
-{
-	struct mbuf *mb;
-	int err;
-
-	mb = mbuf_alloc(512);
-	if (!mb)
-		return ENOMEM;
-
-	err = kar_reply_encode(mb, r, req, reply, rport);
-	if (err)
-		goto out;
-
-	mb->pos = 0;
-	if (textp) {
-		err = mbuf_strdup(mb, textp, mb->end);
-		if (err)
-			goto out;
-		mb->pos = 0;
-	}
-
-	err = sip_msg_decode(respp, mb);
-
- out:
-	mem_deref(mb);
-
-	return err;
-}
-
-
 /* A request whose identifying fields the test chooses */
 static int request(struct sip_msg **msgp, const char *met,
 		   const char *branch, const char *callid, uint32_t cseq,
@@ -130,7 +92,7 @@ static int totag_of(struct pl *tag, struct sip_msg **respp,
 {
 	int err;
 
-	err = answer(respp, NULL, r, req, KAR_R_OPTIONS_OK, NULL);
+	err = unit_answer(respp, NULL, r, req, KAR_R_OPTIONS_OK, NULL);
 	if (err)
 		return err;
 
@@ -229,8 +191,8 @@ static void test_kinds(void)
 		const struct sip_hdr *hdr;
 		int err;
 
-		err = answer(&resp, &text, rep, req, (enum kar_reply)reply,
-			     NULL);
+		err = unit_answer(&resp, &text, rep, req,
+				  (enum kar_reply)reply, NULL);
 		CU_ASSERT_EQUAL(err, 0);
 		if (err)
 			continue;
@@ -287,8 +249,8 @@ static void test_options_ok(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS", "sip:192.0.2.1",
 					   NULL, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
-				     KAR_R_OPTIONS_OK, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, rep, req,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 
 	CU_ASSERT_EQUAL(resp->scode, 200);
 
@@ -327,8 +289,8 @@ static void test_notify_ok(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
 					   NULL, "Event: keep-alive\r\n"), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_NOTIFY_OK,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NOTIFY_OK, NULL), 0);
 
 	CU_ASSERT_EQUAL(resp->scode, 200);
 	CU_ASSERT_TRUE(unit_pl_eq(&resp->reason, "OK"));
@@ -351,8 +313,8 @@ static void test_bad_event(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
 					   NULL, "Event: presence\r\n"), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_BAD_EVENT,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_BAD_EVENT, NULL), 0);
 
 	CU_ASSERT_EQUAL(resp->scode, 489);
 	CU_ASSERT_TRUE(unit_pl_eq(&resp->reason, "Bad Event"));
@@ -372,15 +334,15 @@ static void test_no_event(void)
 	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
 					   NULL, NULL), 0);
 
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_NO_EVENT,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NO_EVENT, NULL), 0);
 	CU_ASSERT_EQUAL(resp->scode, 400);
 	CU_ASSERT_EQUAL(re_regex(resp->reason.p, resp->reason.l, "Event"),
 			0);
 	resp = mem_deref(resp);
 
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-				     KAR_R_EVENT_SYNTAX, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_EVENT_SYNTAX, NULL), 0);
 	CU_ASSERT_EQUAL(resp->scode, 400);
 	CU_ASSERT_EQUAL(re_regex(resp->reason.p, resp->reason.l, "Event"),
 			0);
@@ -397,8 +359,8 @@ static void test_not_allowed(void)
 
 	CU_ASSERT_EQUAL_FATAL(request(&req, "PUBLISH", "z9hG4bK-p", "na-1",
 				      1, "ft"), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-				     KAR_R_NOT_ALLOWED, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NOT_ALLOWED, NULL), 0);
 
 	CU_ASSERT_EQUAL(resp->scode, 405);
 	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_ALLOW), 10);
@@ -413,8 +375,8 @@ static void test_not_allowed(void)
 	/* A method of the list itself is left out of it */
 	CU_ASSERT_EQUAL_FATAL(request(&req, "MESSAGE", "z9hG4bK-m", "na-2",
 				      1, "ft"), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-				     KAR_R_NOT_ALLOWED, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NOT_ALLOWED, NULL), 0);
 
 	CU_ASSERT_EQUAL(resp->scode, 405);
 	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_ALLOW), 9);
@@ -429,8 +391,8 @@ static void test_not_allowed(void)
 	/* First and last of the list, so no stray separator is left */
 	CU_ASSERT_EQUAL_FATAL(request(&req, "INVITE", "z9hG4bK-i", "na-3",
 				      1, "ft"), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-				     KAR_R_NOT_ALLOWED, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NOT_ALLOWED, NULL), 0);
 	CU_ASSERT_TRUE(unit_pl_eq(line_of(resp, SIP_HDR_ALLOW),
 				  "ACK, BYE, CANCEL, OPTIONS, NOTIFY,"
 				  " SUBSCRIBE, INFO, MESSAGE, REFER"));
@@ -439,8 +401,8 @@ static void test_not_allowed(void)
 
 	CU_ASSERT_EQUAL_FATAL(request(&req, "REFER", "z9hG4bK-r", "na-4",
 				      1, "ft"), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-				     KAR_R_NOT_ALLOWED, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NOT_ALLOWED, NULL), 0);
 	CU_ASSERT_TRUE(unit_pl_eq(line_of(resp, SIP_HDR_ALLOW),
 				  "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY,"
 				  " SUBSCRIBE, INFO, MESSAGE"));
@@ -462,8 +424,8 @@ static void test_empty_events(void)
 	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS", "sip:192.0.2.1",
 					   NULL, NULL), 0);
 
-	CU_ASSERT_EQUAL(answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
-			       NULL), 0);
+	CU_ASSERT_EQUAL(unit_answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
+				    NULL), 0);
 	CU_ASSERT_TRUE(resp && resp->scode == 200);
 	CU_ASSERT_PTR_NULL(resp ? sip_msg_hdr(resp, SIP_HDR_ALLOW_EVENTS) :
 			   NULL);
@@ -472,8 +434,8 @@ static void test_empty_events(void)
 	resp = mem_deref(resp);
 	text = mem_deref(text);
 
-	CU_ASSERT_EQUAL(answer(&resp, &text, r, req, KAR_R_BAD_EVENT, NULL),
-			0);
+	CU_ASSERT_EQUAL(unit_answer(&resp, &text, r, req, KAR_R_BAD_EVENT,
+				    NULL), 0);
 	CU_ASSERT_TRUE(resp && resp->scode == 489);
 	CU_ASSERT_PTR_NULL(text ? strstr(text, "Allow-Events") : NULL);
 	resp = mem_deref(resp);
@@ -482,8 +444,8 @@ static void test_empty_events(void)
 
 	/* No list at all is the same as an empty one */
 	CU_ASSERT_EQUAL_FATAL(kar_replies_alloc(&r, NULL, secret), 0);
-	CU_ASSERT_EQUAL(answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
-			       NULL), 0);
+	CU_ASSERT_EQUAL(unit_answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
+				    NULL), 0);
 	CU_ASSERT_PTR_NULL(text ? strstr(text, "Allow-Events") : NULL);
 
 	mem_deref(resp);
@@ -523,10 +485,10 @@ static void test_totag(void)
 	CU_ASSERT_EQUAL_FATAL(request(&req2, "OPTIONS", "z9hG4bK-t1",
 				      "totag-1", 1, "ft"), 0);
 
-	CU_ASSERT_EQUAL_FATAL(answer(&resp1, &text1, rep, req1,
-				     KAR_R_OPTIONS_OK, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp2, &text2, rep, req2,
-				     KAR_R_OPTIONS_OK, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp1, &text1, rep, req1,
+					  KAR_R_OPTIONS_OK, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp2, &text2, rep, req2,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 
 	CU_ASSERT_TRUE(pl_isset(&resp1->to.tag));
 	CU_ASSERT_EQUAL(pl_cmp(&resp1->to.tag, &resp2->to.tag), 0);
@@ -585,8 +547,8 @@ static void test_totag_kept(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "NOTIFY", "sip:192.0.2.1",
 					   "dlg-7", "Event: x\r\n"), 0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-				     KAR_R_NOT_ALLOWED, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NOT_ALLOWED, NULL), 0);
 
 	CU_ASSERT_TRUE(unit_pl_eq(&resp->to.tag, "dlg-7"));
 	CU_ASSERT_EQUAL(pl_cmp(&resp->to.val, &req->to.val), 0);
@@ -644,8 +606,9 @@ static void test_via_rport(void)
 		CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, "192.0.2.77",
 						 40000), 0);
 
-		CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
-					     KAR_R_OPTIONS_OK, &rport), 0);
+		CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, rep, req,
+						  KAR_R_OPTIONS_OK,
+						  &rport), 0);
 
 		CU_ASSERT_TRUE(rport);
 		CU_ASSERT_TRUE(unit_pl_eq(&resp->via.branch, "z9hG4bK-r1"));
@@ -702,8 +665,9 @@ static void test_via_not_rport(void)
 
 		CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, "10.0.0.5",
 						 5060), 0);
-		CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-					     KAR_R_OPTIONS_OK, &rport), 0);
+		CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+						  KAR_R_OPTIONS_OK,
+						  &rport), 0);
 
 		/* Same address, no rport: the Via comes back unchanged */
 		CU_ASSERT_FALSE(rport);
@@ -759,8 +723,9 @@ static void test_via_received(void)
 		CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, rows[i].src,
 						 5060), 0);
 
-		CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req,
-					     KAR_R_OPTIONS_OK, &rport), 0);
+		CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+						  KAR_R_OPTIONS_OK,
+						  &rport), 0);
 
 		CU_ASSERT_FALSE(rport);
 		CU_ASSERT_NOT_EQUAL(msg_param_exists(&resp->via.params,
@@ -808,8 +773,8 @@ static void test_vias(void)
 		"\r\n"), 0);
 	CU_ASSERT_EQUAL_FATAL(sa_set_str(&req->src, "192.0.2.77", 5062), 0);
 
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
-				     KAR_R_OPTIONS_OK, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, rep, req,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 
 	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_VIA), 3);
 
@@ -862,8 +827,8 @@ static void test_copied(void)
 		"\r\n"
 		"hi"), 0);
 
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, rep, req, KAR_R_NOTIFY_OK,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, rep, req,
+					  KAR_R_NOTIFY_OK, NULL), 0);
 
 	CU_ASSERT_EQUAL(pl_cmp(&resp->from.val, &req->from.val), 0);
 	CU_ASSERT_TRUE(unit_pl_eq(&resp->from.tag, "ab"));
@@ -907,8 +872,8 @@ static void test_compact(void)
 		"l: 0\r\n"
 		"\r\n"), 0);
 
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, rep, req,
-				     KAR_R_OPTIONS_OK, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, rep, req,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 
 	CU_ASSERT_EQUAL(resp->scode, 200);
 	CU_ASSERT_TRUE(unit_pl_eq(&resp->via.branch, "z9hG4bK-cc"));
@@ -1017,8 +982,8 @@ static void test_options_sdp(void)
 			      0);
 	(void)sa_set_str(&req->dst, "192.0.2.1", 5060);
 
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, r, req, KAR_R_OPTIONS_OK,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, r, req,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 	ct = sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ct);
 	CU_ASSERT(unit_pl_eq(&ct->val, "application/sdp"));
@@ -1030,8 +995,8 @@ static void test_options_sdp(void)
 	text = mem_deref(text);
 
 	/* Not on other answers */
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, &text, r, req, KAR_R_NOTIFY_OK,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, r, req,
+					  KAR_R_NOTIFY_OK, NULL), 0);
 	CU_ASSERT(unit_pl_eq(&resp->clen, "0"));
 	CU_ASSERT_PTR_NULL(strstr(text, "application/sdp\r\n"));
 	resp = mem_deref(resp);
@@ -1043,8 +1008,8 @@ static void test_options_sdp(void)
 					   "sip:192.0.2.1:5060", NULL,
 					   "Accept: text/plain\r\n"), 0);
 	(void)sa_set_str(&req->dst, "192.0.2.1", 5060);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_OPTIONS_OK,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, r, req,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 	CU_ASSERT(unit_pl_eq(&resp->clen, "0"));
 	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE));
 	resp = mem_deref(resp);
@@ -1055,8 +1020,8 @@ static void test_options_sdp(void)
 	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "OPTIONS",
 					   "sip:192.0.2.1:5060", NULL, NULL),
 			      0);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_OPTIONS_OK,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, r, req,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 	CU_ASSERT(unit_pl_eq(&resp->clen, "0"));
 
 	mem_deref(resp);
@@ -1074,7 +1039,7 @@ static uint32_t retry_after(const struct kar_replies *r,
 	const struct sip_hdr *hdr;
 	uint32_t secs = 0;
 
-	if (answer(&resp, textp, r, req, KAR_R_DRAIN, NULL))
+	if (unit_answer(&resp, textp, r, req, KAR_R_DRAIN, NULL))
 		return 0;
 
 	hdr = sip_msg_hdr(resp, SIP_HDR_RETRY_AFTER);
@@ -1117,12 +1082,12 @@ static void test_drain(void)
 
 	/* Only the drain answer carries it, and it carries nothing of the
 	   OPTIONS capabilities: it says "not now", not what we can do */
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_OPTIONS_OK,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, r, req,
+					  KAR_R_OPTIONS_OK, NULL), 0);
 	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_RETRY_AFTER));
 	resp = mem_deref(resp);
-	CU_ASSERT_EQUAL_FATAL(answer(&resp, NULL, r, req, KAR_R_DRAIN,
-				     NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, NULL, r, req, KAR_R_DRAIN,
+					  NULL), 0);
 	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_ALLOW));
 	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_CONTENT_TYPE));
 	CU_ASSERT_TRUE(pl_isset(&resp->to.tag));
@@ -1152,10 +1117,10 @@ static void test_drain_retransmit(void)
 		CU_ASSERT_EQUAL_FATAL(request(&again, mets[i], "z9hG4bK-d1",
 					      "drain-1", 7, "ft"), 0);
 
-		CU_ASSERT_EQUAL(answer(&r1, &t1, rep, req, KAR_R_DRAIN,
-				       NULL), 0);
-		CU_ASSERT_EQUAL(answer(&r2, &t2, rep, again, KAR_R_DRAIN,
-				       NULL), 0);
+		CU_ASSERT_EQUAL(unit_answer(&r1, &t1, rep, req, KAR_R_DRAIN,
+					    NULL), 0);
+		CU_ASSERT_EQUAL(unit_answer(&r2, &t2, rep, again, KAR_R_DRAIN,
+					    NULL), 0);
 		CU_ASSERT_TRUE(t1 && t2 && !strcmp(t1, t2));
 		CU_ASSERT_TRUE(r1 && r1->scode == 503);
 

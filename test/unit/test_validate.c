@@ -72,31 +72,6 @@ static int cleanup(void)
 	"CSeq: 4 NOTIFY\r\n" extra "\r\n" body
 
 
-/* Encode an answer to req; the text as a C string */
-static int answer_text(char **textp, const struct sip_msg *req,
-		       enum kar_reply reply)
-{
-	struct mbuf *mb;
-	int err;
-
-	mb = mbuf_alloc(512);
-	if (!mb)
-		return ENOMEM;
-
-	err = kar_reply_encode(mb, rep, req, reply, NULL);
-	if (err)
-		goto out;
-
-	mb->pos = 0;
-	err = mbuf_strdup(mb, textp, mb->end);
-
- out:
-	mem_deref(mb);
-
-	return err;
-}
-
-
 static void test_valid(void)
 {
 	CHECK_VAL(OPT("CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n"), false,
@@ -227,8 +202,8 @@ static void test_unsupported(void)
 	CU_ASSERT_EQUAL_FATAL(unit_decode(&req, text), 0);
 	CU_ASSERT_EQUAL(kar_validate(req, false), KAR_R_BAD_EXTENSION);
 
-	CU_ASSERT_EQUAL_FATAL(answer_text(&out, req, KAR_R_BAD_EXTENSION),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(NULL, &out, rep, req,
+					  KAR_R_BAD_EXTENSION, NULL), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "SIP/2.0 420 Bad Extension\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nUnsupported: foo, bar, baz,"
 				      " qux, a, b\r\n"));
@@ -492,8 +467,8 @@ static void test_huge(void)
 	CU_ASSERT_EQUAL(sip_msg_hdr_count(msg, SIP_HDR_REQUIRE), 2001);
 	CU_ASSERT_EQUAL(kar_validate(msg, false), KAR_R_BAD_EXTENSION);
 
-	CU_ASSERT_EQUAL_FATAL(answer_text(&out, msg, KAR_R_BAD_EXTENSION),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(unit_answer(NULL, &out, rep, msg,
+					  KAR_R_BAD_EXTENSION, NULL), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Unsupported: t0, t1, t2,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, ", t1999, xxxxxxxx"));
 	CU_ASSERT_EQUAL(unit_count(out, "xxxxxxxxxxxxxxxx"), 8192 / 16);
@@ -543,9 +518,10 @@ static void test_answers(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
 		CU_ASSERT_PTR_NOT_NULL(strstr(reason, want[i].reason_has));
 
-		CU_ASSERT_EQUAL_FATAL(answer_text(&a, req, want[i].reply), 0);
-		CU_ASSERT_EQUAL_FATAL(answer_text(&b, again, want[i].reply),
-				      0);
+		CU_ASSERT_EQUAL_FATAL(unit_answer(NULL, &a, rep, req,
+						  want[i].reply, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(unit_answer(NULL, &b, rep, again,
+						  want[i].reply, NULL), 0);
 		CU_ASSERT_STRING_EQUAL(a, b);
 
 		if (want[i].hdrs)

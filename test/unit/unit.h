@@ -30,6 +30,9 @@ int  unit_request(struct sip_msg **msgp, const char *met, const char *ruri,
 		  const char *totag, const char *extra);
 bool unit_pl_eq(const struct pl *pl, const char *str);
 size_t unit_count(const char *hay, const char *needle);
+int  unit_answer(struct sip_msg **respp, char **textp,
+		 const struct kar_replies *r, const struct sip_msg *req,
+		 enum kar_reply reply, bool *rport);
 
 
 /* Where unit_request()'s probes come from (Via and source address) */

@@ -150,3 +150,48 @@ size_t unit_count(const char *hay, const char *needle)
 
 	return n;
 }
+
+
+/**
+ * Encode the module's answer to a request, and decode it again
+ *
+ * @param respp Decoded response (optional)
+ * @param textp The response as a C string (optional)
+ * @param r     Replies
+ * @param req   Request
+ * @param reply What to answer
+ * @param rport Set if rport was filled in (optional)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int unit_answer(struct sip_msg **respp, char **textp,
+		const struct kar_replies *r, const struct sip_msg *req,
+		enum kar_reply reply, bool *rport)
+{
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(512);
+	if (!mb)
+		return ENOMEM;
+
+	err = kar_reply_encode(mb, r, req, reply, rport);
+	if (err)
+		goto out;
+
+	mb->pos = 0;
+	if (textp) {
+		err = mbuf_strdup(mb, textp, mb->end);
+		if (err)
+			goto out;
+		mb->pos = 0;
+	}
+
+	if (respp)
+		err = sip_msg_decode(respp, mb);
+
+ out:
+	mem_deref(mb);
+
+	return err;
+}
