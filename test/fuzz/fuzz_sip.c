@@ -367,9 +367,11 @@ static bool identity_only(const struct pl *val)
 static bool ref_invalid(const struct sip_msg *msg, bool summary)
 {
 	const struct le *le;
+	const struct sip_hdr *cseq_hdr = NULL;
 	size_t cseqs = 0, clens = 0, i;
 	uint64_t clen = 0;
 	bool clen_bad = false, require = false, encoded = false;
+	struct sip_cseq cseq;
 	struct pl scheme;
 	const char *colon;
 
@@ -377,8 +379,8 @@ static bool ref_invalid(const struct sip_msg *msg, bool summary)
 
 		const struct sip_hdr *hdr = le->data;
 
-		if (named(hdr, "CSeq", NULL))
-			++cseqs;
+		if (named(hdr, "CSeq", NULL) && !cseqs++)
+			cseq_hdr = hdr;
 
 		if (named(hdr, "Content-Length", "l")) {
 			++clens;
@@ -405,7 +407,10 @@ static bool ref_invalid(const struct sip_msg *msg, bool summary)
 	    (clens && clen > mbuf_get_left(msg->mb)))
 		return true;
 
-	if (cseqs != 1 || pl_cmp(&msg->cseq.met, &msg->met))
+	/* the CSeq header's own value: libre's msg->cseq is taken from
+	   any header whose name hashes like "CSeq" */
+	if (cseqs != 1 || sip_cseq_decode(&cseq, &cseq_hdr->val) ||
+	    pl_cmp(&cseq.met, &msg->met))
 		return true;
 
 	colon = memchr(msg->ruri.p, ':', msg->ruri.l);
