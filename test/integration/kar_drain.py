@@ -228,46 +228,17 @@ def t_undrained(sip, mode, transport):
 # ---------------------------------------------------------------------
 # Runs
 
-class Run:
-    """One baresip (kar_events' EvBaresip: own accounts file): start,
-    checks, stop, the log's tail on failure, cleanup."""
+class Run(ke.Run):
+    """kar_events' run, with a default account, extra command-line
+    arguments and a console on stdin."""
 
     def __init__(self, runner, args, label, conf, account=None,
                  extra_args=(), stdin=None):
-        self.runner = runner
-        self.label = label
-        self.bs = ke.EvBaresip(args.baresip, args.module, conf, args.keep,
-                               account or "<sip:alice@%s>;regint=0"
-                               % kp.HOST)
+        super().__init__(runner, args, label, conf,
+                         account or "<sip:alice@%s>;regint=0" % kp.HOST)
         self.bs.extra_args = list(extra_args)
         if stdin is not None:
             self.bs.stdin = stdin
-        self.ctrl = None
-        self.failed_before = runner.failed
-
-    def check(self, name, fn, *a):
-        return self.runner.run("%s.%s" % (self.label, name), fn, *a)
-
-    def start(self):
-        def start():
-            self.bs.start()
-            self.ctrl = kp.Ctrl(self.bs.ctrl_port)
-        if not self.check("start", start):
-            return False
-        self.runner.guard = self.bs.dead
-        return True
-
-    def cleanup(self):
-        self.runner.guard = None
-        if self.ctrl:
-            self.ctrl.close()
-            self.ctrl = None
-        self.bs.stop()
-        if self.runner.failed > self.failed_before:
-            sys.stdout.flush()
-            print("--- tail of the %s run's baresip.log ---\n%s\n---"
-                  % (self.label, self.bs.log_tail(60)), file=sys.stderr)
-        self.bs.cleanup()
 
 
 def run_main(args, runner):
