@@ -132,9 +132,9 @@ int host_abi_check(void)
 	if (ok)
 		return 0;
 
-	host_log(HOST_WARN, "keepalive_responder: built for baresip %s, but"
-		 " this is %H: not loaded (build the module for this"
-		 " baresip)\n", KAR_BARESIP_BUILT, running_print, NULL);
+	host_log(HOST_WARN, "built for baresip %s, but this is %H: not"
+		 " loaded (build the module for this baresip)\n",
+		 KAR_BARESIP_BUILT, running_print, NULL);
 
 	return EPROTO;
 }
@@ -474,33 +474,40 @@ int host_call_hold(struct ua *ua)
 }
 
 
-void host_log(int level, const char *fmt, ...)
+#ifdef KAR_HAVE_VLOG
+static void vlog_fmt(enum log_level lvl, const char *fmt, ...)
 {
-	enum log_level lvl = level == HOST_WARN ? LEVEL_WARN :
-		level == HOST_INFO ? LEVEL_INFO : LEVEL_DEBUG;
 	va_list ap;
-#if defined(KAR_HAVE_VLOG)
 
 	va_start(ap, fmt);
 	vlog(lvl, fmt, ap);
 	va_end(ap);
-#else
-	/* 3.20 and later log only through a variadic call: format here.
-	   _loglv(false, ...) directly: the callers' arguments are plain,
-	   not RE_VA_ARGS-typed, and without HAVE_RE_ARG (C99) baresip's
-	   loglv macro drops the "safe" argument */
-	char *msg = NULL;
-	int err;
+}
+#endif
+
+
+/**
+ * Log a line, with the module's name in front
+ *
+ * @param level HOST_INFO or HOST_WARN
+ * @param fmt   Formatted line, as for re_hprintf()
+ */
+void host_log(int level, const char *fmt, ...)
+{
+	enum log_level lvl = level == HOST_WARN ? LEVEL_WARN : LEVEL_INFO;
+	va_list ap;
 
 	va_start(ap, fmt);
-	err = re_vsdprintf(&msg, fmt, ap);
-	va_end(ap);
-
-	if (!err)
-		_loglv(false, lvl, "%s", msg);
-
-	mem_deref(msg);
+#ifdef KAR_HAVE_VLOG
+	vlog_fmt(lvl, "keepalive_responder: %v", fmt, &ap);
+#else
+	/* 3.20 and later log only through a variadic call.  _loglv(false,
+	   ...) directly: the callers' arguments are plain, not
+	   RE_VA_ARGS-typed, and without HAVE_RE_ARG (C99) baresip's loglv
+	   macro drops the "safe" argument */
+	_loglv(false, lvl, "keepalive_responder: %v", fmt, &ap);
 #endif
+	va_end(ap);
 }
 
 

@@ -401,4 +401,4 @@ int  host_shutdown_register(host_shutdown_h *h);
 void host_shutdown_unregister(void);
 void host_drain_event(bool on);
 
-enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };
+enum { HOST_INFO = 1, HOST_WARN };

@@ -98,7 +98,7 @@ static void drain_update(void)
 		return;
 
 	kar.pol.drain = on;
-	host_log(HOST_INFO, "keepalive_responder: drain %s\n", drain_name());
+	host_log(HOST_INFO, "drain %s\n", drain_name());
 	host_drain_event(on);
 }
 
@@ -128,20 +128,19 @@ static void log_request(const struct sip_msg *msg,
 		return;
 
 	if (suppressed) {
-		host_log(HOST_INFO, "keepalive_responder: %u log lines"
-			 " suppressed\n", suppressed);
+		host_log(HOST_INFO, "%u log lines suppressed\n", suppressed);
 	}
 
 	if (reply == KAR_R_NONE) {
-		host_log(HOST_INFO, "keepalive_responder: %r %r from %J%s:"
-			 " passed on\n", &msg->met, &msg->ruri, &msg->src,
+		host_log(HOST_INFO, "%r %r from %J%s: passed on\n", &msg->met,
+			 &msg->ruri, &msg->src,
 			 v->stock_bad ? " (stock would reject)" : "");
 		return;
 	}
 
 	kar_reply_status(kar.replies, reply, &scode, NULL);
-	host_log(HOST_INFO, "keepalive_responder: %r %r from %J%s:"
-		 " answered %u\n", &msg->met, &msg->ruri, &msg->src,
+	host_log(HOST_INFO, "%r %r from %J%s: answered %u\n", &msg->met,
+		 &msg->ruri, &msg->src,
 		 v->stock_bad ? " (stock would reject)" : "", scode);
 }
 
@@ -171,8 +170,8 @@ static void caps_refresh(const struct sip_msg *msg)
 	err = host_caps_sdp(&sdp, &msg->uri.user, kar.caps.id,
 			    ++kar.caps.version);
 	if (err) {
-		host_log(HOST_WARN, "keepalive_responder: capability SDP"
-			 " failed (%m); OPTIONS answers carry none\n", err);
+		host_log(HOST_WARN, "capability SDP failed (%m); OPTIONS"
+			 " answers carry none\n", err);
 	}
 
 	kar_replies_sdp(kar.replies, sdp);
@@ -192,8 +191,8 @@ static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
 
 	err = kar_reply_send(kar.replies, host_sip(), msg, reply, stateful);
 	if (err) {
-		host_log(HOST_WARN, "keepalive_responder: reply to %r"
-			 " from %J failed (%m)\n", &msg->met, &msg->src, err);
+		host_log(HOST_WARN, "reply to %r from %J failed (%m)\n",
+			 &msg->met, &msg->src, err);
 	}
 
 	kar_reply_status(kar.replies, reply, &scode, NULL);
@@ -326,8 +325,7 @@ static int cmd_exclusive(struct re_printf *pf, const char *prm)
 		}
 
 		kar.pol.exclusive = val;
-		host_log(HOST_INFO, "keepalive_responder: mode %s\n",
-			 mode_name());
+		host_log(HOST_INFO, "mode %s\n", mode_name());
 	}
 
 	return re_hprintf(pf, "keepalive_responder mode: %s\n", mode_name());
@@ -402,7 +400,7 @@ static int conf_value(const char *key, char *buf, size_t sz, bool *set)
 	if (err == ENOENT)
 		return 0;
 	if (err) {
-		host_log(HOST_WARN, "keepalive_responder: %s: value too long"
+		host_log(HOST_WARN, "%s: value too long"
 			 " or unreadable (%m)\n", key, err);
 		return err;
 	}
@@ -415,7 +413,7 @@ static int conf_value(const char *key, char *buf, size_t sz, bool *set)
 
 static int bad_value(const char *key, const char *val, int err)
 {
-	host_log(HOST_WARN, "keepalive_responder: bad value '%s' for %s\n",
+	host_log(HOST_WARN, "bad value '%s' for %s\n",
 		 val, key);
 
 	return err ? err : EINVAL;
@@ -446,7 +444,7 @@ static int load_events(void)
 		   explicit switch, not just a package name in a list */
 		if ((pkg == KAR_PKG_TALK || pkg == KAR_PKG_HOLD) &&
 		    !kar.remote_control) {
-			host_log(HOST_WARN, "keepalive_responder: %s in"
+			host_log(HOST_WARN, "%s in"
 				 " keepalive_responder_events needs"
 				 " keepalive_responder_remote_control yes\n",
 				 kar.events.name[i]);
@@ -488,7 +486,7 @@ static int load_config(void)
 	if (err)
 		return err;
 	if (set && kar_acl_parse(&kar.trusted, buf, bad, sizeof(bad))) {
-		host_log(HOST_WARN, "keepalive_responder: bad entry '%s' in"
+		host_log(HOST_WARN, "bad entry '%s' in"
 			 " keepalive_responder_trusted\n", bad);
 		return bad_value("keepalive_responder_trusted", buf, 0);
 	}
@@ -503,8 +501,7 @@ static int load_config(void)
 
 	/* Remote control from anywhere would let anyone answer calls */
 	if (kar.remote_control && !kar.trusted.n) {
-		host_log(HOST_WARN, "keepalive_responder:"
-			 " keepalive_responder_remote_control needs"
+		host_log(HOST_WARN, "keepalive_responder_remote_control needs"
 			 " keepalive_responder_trusted\n");
 		return EPERM;
 	}
@@ -588,9 +585,8 @@ static int module_init(void)
 	/* baresip -m preloads modules before the SIP stack exists */
 	sip = host_sip();
 	if (!sip) {
-		host_log(HOST_WARN, "keepalive_responder: no SIP stack yet;"
-			 " load it with 'module' in the config file,"
-			 " not with -m\n");
+		host_log(HOST_WARN, "no SIP stack yet; load it with 'module'"
+			 " in the config file, not with -m\n");
 		return ENOENT;
 	}
 
@@ -618,7 +614,7 @@ static int module_init(void)
 		return err;
 
 	if (!kar_chain_hooked(kar.chain)) {
-		host_log(HOST_WARN, "keepalive_responder: libre's listener"
+		host_log(HOST_WARN, "libre's listener"
 			 " list is not laid out as expected; staying at the"
 			 " end of the chain, where baresip's core answers"
 			 " OPTIONS and NOTIFY first\n");
@@ -636,7 +632,7 @@ static int module_init(void)
 
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
-	host_log(HOST_INFO, "keepalive_responder: for baresip %s; %s mode,"
+	host_log(HOST_INFO, "for baresip %s; %s mode,"
 		 " events %H, rate %u/s, %zu trusted, remote control %s,"
 		 " log %s, drain %s (retry %u s), sdp %s\n", host_built_for(),
 		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
