@@ -39,7 +39,6 @@
 #endif
 
 
-static const struct kar_cmds *kar_cmds;
 static host_shutdown_h *shutdown_h;
 
 
@@ -508,66 +507,6 @@ void host_log(int level, const char *fmt, ...)
 	_loglv(false, lvl, "keepalive_responder: %v", fmt, &ap);
 #endif
 	va_end(ap);
-}
-
-
-static int cmd_exclusive(struct re_printf *pf, void *arg)
-{
-	const struct cmd_arg *carg = arg;
-
-	return kar_cmds->exclusive(pf, carg ? carg->prm : NULL);
-}
-
-
-static int cmd_stats(struct re_printf *pf, void *arg)
-{
-	const struct cmd_arg *carg = arg;
-
-	return kar_cmds->stats(pf, carg ? carg->prm : NULL);
-}
-
-
-static int cmd_drain(struct re_printf *pf, void *arg)
-{
-	const struct cmd_arg *carg = arg;
-
-	return kar_cmds->drain(pf, carg ? carg->prm : NULL);
-}
-
-
-static const struct cmd cmdv[] = {
-	{"kar_exclusive", 0, CMD_PRM,
-	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
-	{"kar_stats",     0, CMD_PRM,
-	 "keepalive_responder counters [json|reset]", cmd_stats},
-	{"kar_drain",     0, CMD_PRM,
-	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
-};
-
-
-/**
- * Register the module's commands
- *
- * @param cmds Handlers (must stay valid until unregistered)
- *
- * @return 0 if success, otherwise errorcode
- */
-int host_cmds_register(const struct kar_cmds *cmds)
-{
-	if (!cmds)
-		return EINVAL;
-
-	kar_cmds = cmds;
-
-	return cmd_register(baresip_commands(), cmdv, ARRAY_SIZE(cmdv));
-}
-
-
-/* baresip keeps a pointer to cmdv: it must be unregistered on close */
-void host_cmds_unregister(void)
-{
-	cmd_unregister(baresip_commands(), cmdv);
-	kar_cmds = NULL;
 }
 
 

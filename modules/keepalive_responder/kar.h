@@ -363,13 +363,6 @@ enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
  * Everything that calls baresip (host.c)
  */
 
-/** Command handlers, called by host.c with the parameter string */
-struct kar_cmds {
-	int (*exclusive)(struct re_printf *pf, const char *prm);
-	int (*stats)(struct re_printf *pf, const char *prm);
-	int (*drain)(struct re_printf *pf, const char *prm);
-};
-
 /** What the capability SDP depends on: when it changes, rebuild */
 struct host_caps {
 	const void *p[7];    /**< lists, their ends, transport         */
@@ -385,8 +378,6 @@ int  host_abi_check(void);
 const char *host_built_for(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
 bool host_ua_match(const struct sip_msg *msg, void *arg);
-int  host_cmds_register(const struct kar_cmds *cmds);
-void host_cmds_unregister(void);
 void host_log(int level, const char *fmt, ...);
 struct ua *host_ua_for(const struct pl *user);
 void host_mwi(struct ua *ua, const struct pl *body);

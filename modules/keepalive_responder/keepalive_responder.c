@@ -30,6 +30,7 @@
  */
 #include <string.h>
 #include <re.h>
+#include "api.h"
 #include "kar.h"
 
 
@@ -309,8 +310,19 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 }
 
 
-static int cmd_exclusive(struct re_printf *pf, const char *prm)
+/* A command's parameter string, if it has one */
+static const char *cmd_prm(const void *arg)
 {
+	const struct cmd_arg *carg = arg;
+
+	return carg ? carg->prm : NULL;
+}
+
+
+static int cmd_exclusive(struct re_printf *pf, void *arg)
+{
+	const char *prm = cmd_prm(arg);
+
 	if (str_isset(prm)) {
 
 		bool val;
@@ -332,8 +344,9 @@ static int cmd_exclusive(struct re_printf *pf, const char *prm)
 }
 
 
-static int cmd_stats(struct re_printf *pf, const char *prm)
+static int cmd_stats(struct re_printf *pf, void *arg)
 {
+	const char *prm = cmd_prm(arg);
 	struct kar_stats_view sv;
 
 	sv.st = &kar.stats;
@@ -359,8 +372,10 @@ static int cmd_stats(struct re_printf *pf, const char *prm)
 }
 
 
-static int cmd_drain(struct re_printf *pf, const char *prm)
+static int cmd_drain(struct re_printf *pf, void *arg)
 {
+	const char *prm = cmd_prm(arg);
+
 	if (str_isset(prm)) {
 
 		bool val;
@@ -379,10 +394,13 @@ static int cmd_drain(struct re_printf *pf, const char *prm)
 }
 
 
-static const struct kar_cmds cmds = {
-	cmd_exclusive,
-	cmd_stats,
-	cmd_drain,
+static const struct cmd cmdv[] = {
+	{"kar_exclusive", 0, CMD_PRM,
+	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
+	{"kar_stats",     0, CMD_PRM,
+	 "keepalive_responder counters [json|reset]", cmd_stats},
+	{"kar_drain",     0, CMD_PRM,
+	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
 };
 
 
@@ -620,7 +638,7 @@ static int module_init(void)
 			 " OPTIONS and NOTIFY first\n");
 	}
 
-	err = host_cmds_register(&cmds);
+	err = cmd_register(baresip_commands(), cmdv, ARRAY_SIZE(cmdv));
 	if (err)
 		return err;
 	kar.cmds = true;
@@ -651,8 +669,9 @@ static int module_close(void)
 	if (kar.shutdown_reg)
 		host_shutdown_unregister();
 
+	/* baresip keeps a pointer to cmdv */
 	if (kar.cmds)
-		host_cmds_unregister();
+		cmd_unregister(baresip_commands(), cmdv);
 
 	kar.chain = mem_deref(kar.chain);
 	kar.replies = mem_deref(kar.replies);
