@@ -517,7 +517,7 @@ void host_log(int level, const char *fmt, ...)
  * read from baresip's lists without making a call.
  */
 
-static const struct account *caps_account(const struct pl *user)
+static struct account *caps_account(const struct pl *user)
 {
 	struct ua *ua = host_ua_for(user);
 
@@ -549,7 +549,8 @@ static bool caps_video(const struct list *vidcodecl)
 }
 
 
-static uint32_t caps_telev_pt(const struct account *acc)
+/* Not const: 2.0 to 4.9 declare account_autelev_pt() without it */
+static uint32_t caps_telev_pt(struct account *acc)
 {
 #ifdef KAR_HAVE_TELEV_PT
 	const struct config *cfg = conf_config();
@@ -576,7 +577,7 @@ static uint32_t caps_telev_pt(const struct account *acc)
  */
 void host_caps_key(struct host_caps *key, const struct pl *user)
 {
-	const struct account *acc = caps_account(user);
+	struct account *acc = caps_account(user);
 	const struct list *aul = account_aucodecl(acc);
 	const struct list *vl = account_vidcodecl(acc);
 	bool video = caps_video(vl);
@@ -611,7 +612,7 @@ int host_caps_sdp(struct kar_sdp **sdpp, const struct pl *user,
 {
 	struct kar_codec au[KAR_SDP_CODECS], vid[KAR_SDP_CODECS];
 	struct kar_sdp_media mv[2];
-	const struct account *acc = caps_account(user);
+	struct account *acc = caps_account(user);
 	const struct list *vl = account_vidcodecl(acc);
 	struct le *le;
 	size_t n = 0;
