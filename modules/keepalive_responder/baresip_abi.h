@@ -4,7 +4,7 @@
  * @file baresip_abi.h  keepalive_responder -- baresip ABIs without a header
  *
  * Debian ships baresip without baresip.h.  These are the declarations of
- * the baresip symbols host.c uses, for each generation a distribution
+ * the baresip symbols the module uses, for each generation a distribution
  * ships as binaries only, written from and checked against that tag's
  * include/baresip.h:
  *
@@ -130,6 +130,14 @@ struct commands *baresip_commands(void);
 int  cmd_register(struct commands *commands,
 		  const struct cmd *cmdv, size_t cmdc);
 void cmd_unregister(struct commands *commands, const struct cmd *cmdv);
+
+
+/* Modules: the name baresip looks the descriptor up by */
+#ifdef STATIC
+#define DECL_EXPORTS(name) exports_ ##name
+#else
+#define DECL_EXPORTS(name) exports
+#endif
 
 
 /*

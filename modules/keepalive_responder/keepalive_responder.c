@@ -684,18 +684,12 @@ static int module_close(void)
 }
 
 
-/* baresip looks up "exports", or "exports_<name>" in a static build; the
-   build hides every other symbol, so the descriptor is made visible */
-#ifdef STATIC
-#define KAR_EXPORTS exports_keepalive_responder
-#else
-#define KAR_EXPORTS exports
-#endif
-
+/* The build hides every other symbol: the descriptor baresip looks up
+   stays visible */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((visibility("default")))
 #endif
-EXPORT_SYM const struct mod_export KAR_EXPORTS = {
+EXPORT_SYM const struct mod_export DECL_EXPORTS(keepalive_responder) = {
 	"keepalive_responder",
 	"application",
 	module_init,
