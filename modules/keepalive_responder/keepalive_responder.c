@@ -39,8 +39,7 @@
 	"VaxSIPUserAgent,iWar,sundayddr"
 
 enum {
-	DEFAULT_RATE = 50,
-	RATE_SLOTS   = 4096,    /**< sources remembered by the limiter */
+	RATE_SLOTS = 4096,      /**< sources remembered by the limiter */
 };
 
 
@@ -405,25 +404,107 @@ static const struct cmd cmdv[] = {
 
 
 /*
- * Read one config value.  Unset keeps the default; a value that cannot
- * be used refuses the load, naming key and value.
+ * Configuration.  Each key's value, or its default, goes through the
+ * key's parser; a value it refuses gets one warning naming key and
+ * value, and the module refuses to load.
  */
-static int conf_value(const char *key, char *buf, size_t sz, bool *set)
+
+typedef int (conf_parse_h)(void *dst, const char *val);
+
+static int parse_bool(void *dst, const char *val)
+{
+	return kar_conf_bool(dst, val);
+}
+
+
+static int parse_u32(void *dst, const char *val)
+{
+	return kar_conf_u32(dst, val);
+}
+
+
+static int parse_log(void *dst, const char *val)
+{
+	return kar_conf_log(dst, val);
+}
+
+
+static int parse_check_sync(void *dst, const char *val)
+{
+	return kar_conf_check_sync(dst, val);
+}
+
+
+static int parse_retry(void *dst, const char *val)
+{
+	return kar_conf_range(dst, val, 1, KAR_RETRY_MAX);
+}
+
+
+static int parse_trusted(void *dst, const char *val)
+{
+	char bad[64] = "";
+
+	if (!kar_acl_parse(dst, val, bad, sizeof(bad)))
+		return 0;
+
+	host_log(HOST_WARN, "bad entry '%s' in keepalive_responder_trusted\n",
+		 bad);
+
+	return EINVAL;
+}
+
+
+static int parse_drop_ua(void *dst, const char *val)
+{
+	return kar_uafilter_parse(dst, val);
+}
+
+
+/* Read in this order: the checks after the loop need them all */
+static const struct conf_key {
+	const char *key;
+	conf_parse_h *parse;
+	void *dst;
+	const char *def;
+} conf_keys[] = {
+	{"keepalive_responder_exclusive", parse_bool, &kar.pol.exclusive,
+	 "no"},
+	{"keepalive_responder_trusted", parse_trusted, &kar.trusted, ""},
+	{"keepalive_responder_remote_control", parse_bool,
+	 &kar.remote_control, "no"},
+	{"keepalive_responder_check_sync", parse_check_sync,
+	 &kar.act.reregister, "event"},
+	{"keepalive_responder_rate", parse_u32, &kar.rate_per_s, "50"},
+	{"keepalive_responder_drop_ua", parse_drop_ua, &kar.drop_ua,
+	 DEFAULT_DROP_UA},
+	{"keepalive_responder_log", parse_log, &kar.log, "unhandled"},
+	{"keepalive_responder_sdp", parse_bool, &kar.caps.on, "yes"},
+	{"keepalive_responder_drain", parse_bool, &kar.drain, "no"},
+	{"keepalive_responder_drain_retry", parse_retry, &kar.drain_retry,
+	 "300"},
+};
+
+
+/* Unset: the default.  A value longer than buf refuses the load: cut,
+   it would be another value. */
+static int conf_value(const char **valp, const char *key, const char *def,
+		      char *buf, size_t sz)
 {
 	int err;
 
-	*set = false;
-
 	err = host_conf_str(key, buf, sz);
-	if (err == ENOENT)
+	if (err == ENOENT) {
+		*valp = def;
 		return 0;
+	}
 	if (err) {
-		host_log(HOST_WARN, "%s: value too long"
-			 " or unreadable (%m)\n", key, err);
+		host_log(HOST_WARN, "%s: value too long or unreadable (%m)\n",
+			 key, err);
 		return err;
 	}
 
-	*set = true;
+	*valp = buf;
 
 	return 0;
 }
@@ -431,28 +512,26 @@ static int conf_value(const char *key, char *buf, size_t sz, bool *set)
 
 static int bad_value(const char *key, const char *val, int err)
 {
-	host_log(HOST_WARN, "bad value '%s' for %s\n",
-		 val, key);
+	host_log(HOST_WARN, "bad value '%s' for %s\n", val, key);
 
 	return err ? err : EINVAL;
 }
 
 
-static int load_events(void)
+static int load_events(char *buf, size_t sz)
 {
-	char buf[1024] = "";
-	bool set;
+	static const char key[] = "keepalive_responder_events";
+	const char *val;
 	size_t i;
 	int err;
 
-	err = conf_value("keepalive_responder_events", buf, sizeof(buf),
-			 &set);
+	err = conf_value(&val, key, DEFAULT_EVENTS, buf, sz);
 	if (err)
 		return err;
 
-	err = kar_events_parse(&kar.events, set ? buf : DEFAULT_EVENTS);
+	err = kar_events_parse(&kar.events, val);
 	if (err)
-		return bad_value("keepalive_responder_events", buf, err);
+		return bad_value(key, val, err);
 
 	for (i = 0; i < kar.events.n; i++) {
 
@@ -462,12 +541,10 @@ static int load_events(void)
 		   explicit switch, not just a package name in a list */
 		if ((pkg == KAR_PKG_TALK || pkg == KAR_PKG_HOLD) &&
 		    !kar.remote_control) {
-			host_log(HOST_WARN, "%s in"
-				 " keepalive_responder_events needs"
+			host_log(HOST_WARN, "%s in %s needs"
 				 " keepalive_responder_remote_control yes\n",
-				 kar.events.name[i]);
-			return bad_value("keepalive_responder_events", buf,
-					 EINVAL);
+				 kar.events.name[i], key);
+			return bad_value(key, val, EINVAL);
 		}
 	}
 
@@ -475,8 +552,7 @@ static int load_events(void)
 		err  = kar_events_add(&kar.events, "talk");
 		err |= kar_events_add(&kar.events, "hold");
 		if (err)
-			return bad_value("keepalive_responder_events", buf,
-					 E2BIG);
+			return bad_value(key, val, E2BIG);
 	}
 
 	for (i = 0; i < kar.events.n; i++)
@@ -488,34 +564,23 @@ static int load_events(void)
 
 static int load_config(void)
 {
-	char buf[1024] = "", bad[64] = "";
-	bool set;
+	char buf[1024];
+	const char *val;
+	size_t i;
 	int err;
 
-	err = conf_value("keepalive_responder_exclusive", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.pol.exclusive, buf))
-		return bad_value("keepalive_responder_exclusive", buf, 0);
+	for (i = 0; i < ARRAY_SIZE(conf_keys); i++) {
 
-	err = conf_value("keepalive_responder_trusted", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_acl_parse(&kar.trusted, buf, bad, sizeof(bad))) {
-		host_log(HOST_WARN, "bad entry '%s' in"
-			 " keepalive_responder_trusted\n", bad);
-		return bad_value("keepalive_responder_trusted", buf, 0);
+		const struct conf_key *k = &conf_keys[i];
+
+		err = conf_value(&val, k->key, k->def, buf, sizeof(buf));
+		if (err)
+			return err;
+
+		err = k->parse(k->dst, val);
+		if (err)
+			return bad_value(k->key, val, err);
 	}
-
-	err = conf_value("keepalive_responder_remote_control", buf,
-			 sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.remote_control, buf))
-		return bad_value("keepalive_responder_remote_control", buf,
-				 0);
 
 	/* Remote control from anywhere would let anyone answer calls */
 	if (kar.remote_control && !kar.trusted.n) {
@@ -524,58 +589,7 @@ static int load_config(void)
 		return EPERM;
 	}
 
-	err = load_events();
-	if (err)
-		return err;
-
-	err = conf_value("keepalive_responder_check_sync", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_conf_check_sync(&kar.act.reregister, buf))
-		return bad_value("keepalive_responder_check_sync", buf, 0);
-
-	kar.rate_per_s = DEFAULT_RATE;
-	err = conf_value("keepalive_responder_rate", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_u32(&kar.rate_per_s, buf))
-		return bad_value("keepalive_responder_rate", buf, 0);
-
-	err = conf_value("keepalive_responder_drop_ua", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	err = kar_uafilter_parse(&kar.drop_ua, set ? buf : DEFAULT_DROP_UA);
-	if (err)
-		return bad_value("keepalive_responder_drop_ua", buf, err);
-
-	err = conf_value("keepalive_responder_log", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_log(&kar.log, buf))
-		return bad_value("keepalive_responder_log", buf, 0);
-
-	err = conf_value("keepalive_responder_sdp", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.caps.on, buf))
-		return bad_value("keepalive_responder_sdp", buf, 0);
-	err = conf_value("keepalive_responder_drain", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.drain, buf))
-		return bad_value("keepalive_responder_drain", buf, 0);
-
-	kar.drain_retry = KAR_RETRY_DEFAULT;
-	err = conf_value("keepalive_responder_drain_retry", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_conf_range(&kar.drain_retry, buf, 1, KAR_RETRY_MAX))
-		return bad_value("keepalive_responder_drain_retry", buf, 0);
-
-	return 0;
+	return load_events(buf, sizeof(buf));
 }
 
 
@@ -590,8 +604,6 @@ static int module_init(void)
 	if (err)
 		return err;
 
-	kar.log = KAR_LOG_UNHANDLED;
-	kar.caps.on = true;
 	kar.caps.id = rand_u32();
 	kar.pol.events = &kar.events;
 	kar.pol.uah = host_ua_match;
