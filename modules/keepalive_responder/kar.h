@@ -272,7 +272,6 @@ void kar_stats_move(struct kar_stats *st, enum kar_method meth,
 		    enum kar_counter from, enum kar_counter to);
 int  kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv);
 int  kar_stats_json(struct re_printf *pf, const struct kar_stats_view *sv);
-const char *kar_counter_name(enum kar_counter c);
 
 
 /*
