@@ -80,6 +80,7 @@ int kar_conf_bool(bool *val, const char *str);
 int kar_conf_log(enum kar_log *val, const char *str);
 const char *kar_log_name(enum kar_log log);
 int kar_conf_check_sync(bool *reregister, const char *str);
+const char *kar_conf_list(const char *str);
 int kar_conf_u32(uint32_t *val, const char *str);
 int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
 		   uint32_t max);

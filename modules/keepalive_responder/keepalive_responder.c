@@ -22,6 +22,7 @@
   keepalive_responder_check_sync      event
   keepalive_responder_rate            50
   keepalive_responder_drop_ua         friendly-scanner,sipvicious,...
+                                      (none: no filter)
   keepalive_responder_log             unhandled
   keepalive_responder_sdp             yes
   keepalive_responder_drain           no
@@ -457,7 +458,7 @@ static int parse_trusted(void *dst, const char *val)
 
 static int parse_drop_ua(void *dst, const char *val)
 {
-	return kar_uafilter_parse(dst, val);
+	return kar_uafilter_parse(dst, kar_conf_list(val));
 }
 
 
