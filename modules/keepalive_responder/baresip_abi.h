@@ -41,7 +41,6 @@ void vlog(enum log_level level, const char *fmt, va_list ap);
 
 /* Configuration */
 struct conf *conf_cur(void);
-int  conf_path_get(char *path, size_t sz);
 
 
 /* User agents.  1.1 inserted FALLBACK_OK/FAIL before MWI_NOTIFY: every

@@ -19,7 +19,6 @@
  */
 #include <dlfcn.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <re.h>
 #include "api.h"
@@ -139,57 +138,17 @@ int host_abi_check(void)
 }
 
 
-/*
- * libre's config reader cannot see a key with an empty value ("key" alone
- * on its line): it finds keys only with a value.  Some of the module's
- * keys give an empty value a meaning, so look for one in the file.
- */
-static bool conf_key_empty(const char *key)
-{
-	char path[512], line[1024];
-	size_t klen = strlen(key);
-	bool found = false;
-	FILE *f;
-
-	if (conf_path_get(path, sizeof(path)))
-		return false;
-
-	if (re_snprintf(line, sizeof(line), "%s/config", path) < 0)
-		return false;
-
-	f = fopen(line, "r");
-	if (!f)
-		return false;
-
-	while (!found && fgets(line, sizeof(line), f)) {
-		const char *p = line;
-
-		while (*p == ' ' || *p == '\t')
-			++p;
-
-		if (strncmp(p, key, klen))
-			continue;
-
-		for (p += klen; *p == ' ' || *p == '\t'; ++p)
-			;
-
-		found = *p == '\0' || *p == '\r' || *p == '\n';
-	}
-
-	(void)fclose(f);
-
-	return found;
-}
-
-
 /**
  * Read a config value as a string
  *
+ * libre finds a key only with a value after it: a key written alone on
+ * its line is not set.
+ *
  * @param key Config key
- * @param buf Buffer for the value ("" for a key with an empty value)
+ * @param buf Buffer for the value
  * @param sz  Size of the buffer
  *
- * @return 0 if found, ENOENT if not set, otherwise errorcode
+ * @return 0 if found, ENOENT if not set, E2BIG if longer than buf
  */
 int host_conf_str(const char *key, char *buf, size_t sz)
 {
@@ -201,10 +160,6 @@ int host_conf_str(const char *key, char *buf, size_t sz)
 		return ENOENT;
 
 	err = conf_get(conf, key, &pl);
-	if (err == ENOENT && conf_key_empty(key)) {
-		buf[0] = '\0';
-		return 0;
-	}
 	if (err)
 		return err;
 

@@ -17,7 +17,7 @@
  \verbatim
   keepalive_responder_exclusive       no
   keepalive_responder_events          keep-alive,check-sync,message-summary
-  keepalive_responder_trusted         (empty: any source)
+  keepalive_responder_trusted         (unset: any source)
   keepalive_responder_remote_control  no
   keepalive_responder_check_sync      event
   keepalive_responder_rate            50
