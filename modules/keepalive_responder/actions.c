@@ -4,9 +4,9 @@
  * @file actions.c  keepalive_responder -- what accepted packages do
  *
  * Out-of-dialog NOTIFYs of an accepted package are answered 200; some
- * packages also mean something (SPEC.md, "Event packages").  This file
- * turns a package into the action and the answer that follows from it;
- * the actions themselves are baresip calls in host.c.
+ * packages also mean something (docs/events.md).  This file turns a
+ * package into the action and the answer that follows from it; the
+ * actions themselves are baresip calls in host.c.
  */
 #include <re.h>
 #include "kar.h"

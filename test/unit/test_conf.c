@@ -4,7 +4,7 @@
  * @file test_conf.c  keepalive_responder unit tests -- config values
  *
  * A value that is not understood must be an error, never a guess: the
- * module then refuses to load (SPEC.md, Configuration).  On error the
+ * module then refuses to load (README.md, Configuration).  On error the
  * old value stays, so a caller cannot pick up half a parse.
  */
 #include <string.h>

@@ -238,7 +238,7 @@ static void test_move(void)
 }
 
 
-/* What accepted packages did (SPEC: event packages) */
+/* What accepted packages did (docs/events.md) */
 static void test_action(void)
 {
 	struct kar_stats st;
