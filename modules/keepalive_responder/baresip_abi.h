@@ -246,7 +246,5 @@ struct list *account_vidcodecl(const struct account *acc);
 const char  *account_mediaenc(const struct account *acc);
 struct list *baresip_mencl(void);
 const struct menc *menc_find(const struct list *mencl, const char *id);
-struct list *baresip_aucodecl(void);
-struct list *baresip_vidcodecl(void);
 struct list *baresip_vidsrcl(void);
 struct list *baresip_vidispl(void);

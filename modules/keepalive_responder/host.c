@@ -3,9 +3,10 @@
 /**
  * @file host.c  keepalive_responder -- every call into baresip
  *
- * The rest of the module sees only libre and kar.h.  Keeping baresip's
- * API here means one file to adapt per baresip generation, and a decision
- * core that unit tests can run without baresip.
+ * The rest of the module sees only libre and kar.h, but for the module
+ * glue's command table and export.  Keeping baresip's API here means one
+ * file to adapt per baresip generation, and a decision core that unit
+ * tests can run without baresip.
  *
  * baresip generations differ in a few calls this file makes: api.h says
  * which, for the version the build found (api.sh).

@@ -3,9 +3,10 @@
 /**
  * @file kar.h  keepalive_responder -- internal interfaces
  *
- * Everything here builds on libre alone.  Only host.c sees baresip, so
- * the decision core, the reply builder and the parsers can be unit
- * tested on raw SIP bytes without a running baresip.
+ * Everything here builds on libre alone.  Only host.c and the module
+ * glue (keepalive_responder.c) see baresip, so the decision core, the
+ * reply builder and the parsers can be unit tested on raw SIP bytes
+ * without a running baresip.
  */
 
 /* libre 3.10 and later have only RE_ARRAY_SIZE */
@@ -392,4 +393,5 @@ int  host_shutdown_register(host_shutdown_h *h);
 void host_shutdown_unregister(void);
 void host_drain_event(bool on);
 
-enum { HOST_INFO = 1, HOST_WARN };
+/** host_log() levels */
+enum { HOST_INFO, HOST_WARN };
