@@ -4,9 +4,9 @@
  * @file actions.c  keepalive_responder -- what accepted packages do
  *
  * Out-of-dialog NOTIFYs of an accepted package are answered 200; some
- * packages also mean something (SPEC.md, "Event packages").  This file
- * turns a package into the action and the answer that follows from it;
- * the actions themselves are baresip calls in host.c.
+ * packages also mean something (docs/events.md).  This file turns a
+ * package into the action and the answer that follows from it; the
+ * actions themselves are baresip calls in host.c.
  */
 #include <re.h>
 #include "kar.h"
@@ -20,18 +20,16 @@ static void log_check_sync(const struct sip_msg *msg,
 	/* reboot=true asks the device to restart; reported, never done */
 	if (!msg_param_decode(params, "reboot", &reboot) &&
 	    !pl_strcasecmp(&reboot, "true")) {
-		host_log(HOST_INFO, "keepalive_responder: [check-sync] from"
-			 " %J reboot=true (reported only, not acted on)\n",
-			 &msg->src);
+		host_log(HOST_INFO, "[check-sync] from %J reboot=true"
+			 " (reported only, not acted on)\n", &msg->src);
 	}
 	else {
-		host_log(HOST_INFO, "keepalive_responder: [check-sync] from"
-			 " %J%r\n", &msg->src, params);
+		host_log(HOST_INFO, "[check-sync] from %J%r\n", &msg->src,
+			 params);
 	}
 
 	if (n) {
-		host_log(HOST_INFO, "keepalive_responder: [check-sync] %u UAs"
-			 " re-registering\n", n);
+		host_log(HOST_INFO, "[check-sync] %u UAs re-registering\n", n);
 	}
 }
 
@@ -96,14 +94,13 @@ static enum kar_reply call_action(struct kar_stats *st,
 		return KAR_R_NO_CALL;
 	}
 	if (err) {
-		host_log(HOST_WARN, "keepalive_responder: %s from %J"
-			 " failed (%m)\n", talk ? "talk" : "hold",
-			 &msg->src, err);
+		host_log(HOST_WARN, "%s from %J failed (%m)\n",
+			 talk ? "talk" : "hold", &msg->src, err);
 		return KAR_R_FAILED;
 	}
 
 	kar_stats_action(st, talk ? KAR_A_TALK : KAR_A_HOLD);
-	host_log(HOST_INFO, "keepalive_responder: remote %s from %J\n",
+	host_log(HOST_INFO, "remote %s from %J\n",
 		 talk ? "talk" : "hold", &msg->src);
 
 	return KAR_R_NOTIFY_OK;

@@ -35,9 +35,7 @@
 #endif
 
 /* 3.20: vlog() gone, logging only through loglv()/_loglv() */
-#if KAR_BARESIP >= KAR_V(3, 20)
-#define KAR_HAVE_LOGLV 1
-#else
+#if KAR_BARESIP < KAR_V(3, 20)
 #define KAR_HAVE_VLOG 1
 #endif
 

@@ -4,7 +4,7 @@
  * @file baresip_abi.h  keepalive_responder -- baresip ABIs without a header
  *
  * Debian ships baresip without baresip.h.  These are the declarations of
- * the baresip symbols host.c uses, for each generation a distribution
+ * the baresip symbols the module uses, for each generation a distribution
  * ships as binaries only, written from and checked against that tag's
  * include/baresip.h:
  *
@@ -41,7 +41,6 @@ void vlog(enum log_level level, const char *fmt, va_list ap);
 
 /* Configuration */
 struct conf *conf_cur(void);
-int  conf_path_get(char *path, size_t sz);
 
 
 /* User agents.  1.1 inserted FALLBACK_OK/FAIL before MWI_NOTIFY: every
@@ -130,6 +129,14 @@ struct commands *baresip_commands(void);
 int  cmd_register(struct commands *commands,
 		  const struct cmd *cmdv, size_t cmdc);
 void cmd_unregister(struct commands *commands, const struct cmd *cmdv);
+
+
+/* Modules: the name baresip looks the descriptor up by */
+#ifdef STATIC
+#define DECL_EXPORTS(name) exports_ ##name
+#else
+#define DECL_EXPORTS(name) exports
+#endif
 
 
 /*
@@ -239,7 +246,5 @@ struct list *account_vidcodecl(const struct account *acc);
 const char  *account_mediaenc(const struct account *acc);
 struct list *baresip_mencl(void);
 const struct menc *menc_find(const struct list *mencl, const char *id);
-struct list *baresip_aucodecl(void);
-struct list *baresip_vidcodecl(void);
 struct list *baresip_vidsrcl(void);
 struct list *baresip_vidispl(void);

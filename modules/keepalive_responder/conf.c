@@ -102,6 +102,22 @@ int kar_conf_check_sync(bool *reregister, const char *str)
 
 
 /**
+ * The list a list value names: "none" (any case) is the empty list
+ *
+ * libre's config reader does not see a key written alone on its line, so
+ * a list that may be empty needs a word for it.
+ *
+ * @param str Config value
+ *
+ * @return "" for none, else str
+ */
+const char *kar_conf_list(const char *str)
+{
+	return str && !str_casecmp(str, "none") ? "" : str;
+}
+
+
+/**
  * Parse an unsigned decimal number
  *
  * @param val Parsed value

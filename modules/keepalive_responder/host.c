@@ -3,9 +3,10 @@
 /**
  * @file host.c  keepalive_responder -- every call into baresip
  *
- * The rest of the module sees only libre and kar.h.  Keeping baresip's
- * API here means one file to adapt per baresip generation, and a decision
- * core that unit tests can run without baresip.
+ * The rest of the module sees only libre and kar.h, but for the module
+ * glue's command table and export.  Keeping baresip's API here means one
+ * file to adapt per baresip generation, and a decision core that unit
+ * tests can run without baresip.
  *
  * baresip generations differ in a few calls this file makes: api.h says
  * which, for the version the build found (api.sh).
@@ -19,7 +20,6 @@
  */
 #include <dlfcn.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <re.h>
 #include "api.h"
@@ -39,7 +39,6 @@
 #endif
 
 
-static const struct kar_cmds *kar_cmds;
 static host_shutdown_h *shutdown_h;
 
 
@@ -132,65 +131,25 @@ int host_abi_check(void)
 	if (ok)
 		return 0;
 
-	host_log(HOST_WARN, "keepalive_responder: built for baresip %s, but"
-		 " this is %H: not loaded (build the module for this"
-		 " baresip)\n", KAR_BARESIP_BUILT, running_print, NULL);
+	host_log(HOST_WARN, "built for baresip %s, but this is %H: not"
+		 " loaded (build the module for this baresip)\n",
+		 KAR_BARESIP_BUILT, running_print, NULL);
 
 	return EPROTO;
-}
-
-
-/*
- * libre's config reader cannot see a key with an empty value ("key" alone
- * on its line): it finds keys only with a value.  Some of the module's
- * keys give an empty value a meaning, so look for one in the file.
- */
-static bool conf_key_empty(const char *key)
-{
-	char path[512], line[1024];
-	size_t klen = strlen(key);
-	bool found = false;
-	FILE *f;
-
-	if (conf_path_get(path, sizeof(path)))
-		return false;
-
-	if (re_snprintf(line, sizeof(line), "%s/config", path) < 0)
-		return false;
-
-	f = fopen(line, "r");
-	if (!f)
-		return false;
-
-	while (!found && fgets(line, sizeof(line), f)) {
-		const char *p = line;
-
-		while (*p == ' ' || *p == '\t')
-			++p;
-
-		if (strncmp(p, key, klen))
-			continue;
-
-		for (p += klen; *p == ' ' || *p == '\t'; ++p)
-			;
-
-		found = *p == '\0' || *p == '\r' || *p == '\n';
-	}
-
-	(void)fclose(f);
-
-	return found;
 }
 
 
 /**
  * Read a config value as a string
  *
+ * libre finds a key only with a value after it: a key written alone on
+ * its line is not set.
+ *
  * @param key Config key
- * @param buf Buffer for the value ("" for a key with an empty value)
+ * @param buf Buffer for the value
  * @param sz  Size of the buffer
  *
- * @return 0 if found, ENOENT if not set, otherwise errorcode
+ * @return 0 if found, ENOENT if not set, E2BIG if longer than buf
  */
 int host_conf_str(const char *key, char *buf, size_t sz)
 {
@@ -202,10 +161,6 @@ int host_conf_str(const char *key, char *buf, size_t sz)
 		return ENOENT;
 
 	err = conf_get(conf, key, &pl);
-	if (err == ENOENT && conf_key_empty(key)) {
-		buf[0] = '\0';
-		return 0;
-	}
 	if (err)
 		return err;
 
@@ -474,93 +429,40 @@ int host_call_hold(struct ua *ua)
 }
 
 
-void host_log(int level, const char *fmt, ...)
+#ifdef KAR_HAVE_VLOG
+static void vlog_fmt(enum log_level lvl, const char *fmt, ...)
 {
-	enum log_level lvl = level == HOST_WARN ? LEVEL_WARN :
-		level == HOST_INFO ? LEVEL_INFO : LEVEL_DEBUG;
 	va_list ap;
-#if defined(KAR_HAVE_VLOG)
 
 	va_start(ap, fmt);
 	vlog(lvl, fmt, ap);
 	va_end(ap);
-#else
-	/* 3.20 and later log only through a variadic call: format here.
-	   _loglv(false, ...) directly: the callers' arguments are plain,
-	   not RE_VA_ARGS-typed, and without HAVE_RE_ARG (C99) baresip's
-	   loglv macro drops the "safe" argument */
-	char *msg = NULL;
-	int err;
-
-	va_start(ap, fmt);
-	err = re_vsdprintf(&msg, fmt, ap);
-	va_end(ap);
-
-	if (!err)
-		_loglv(false, lvl, "%s", msg);
-
-	mem_deref(msg);
+}
 #endif
-}
-
-
-static int cmd_exclusive(struct re_printf *pf, void *arg)
-{
-	const struct cmd_arg *carg = arg;
-
-	return kar_cmds->exclusive(pf, carg ? carg->prm : NULL);
-}
-
-
-static int cmd_stats(struct re_printf *pf, void *arg)
-{
-	const struct cmd_arg *carg = arg;
-
-	return kar_cmds->stats(pf, carg ? carg->prm : NULL);
-}
-
-
-static int cmd_drain(struct re_printf *pf, void *arg)
-{
-	const struct cmd_arg *carg = arg;
-
-	return kar_cmds->drain(pf, carg ? carg->prm : NULL);
-}
-
-
-static const struct cmd cmdv[] = {
-	{"kar_exclusive", 0, CMD_PRM,
-	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
-	{"kar_stats",     0, CMD_PRM,
-	 "keepalive_responder counters [json|reset]", cmd_stats},
-	{"kar_drain",     0, CMD_PRM,
-	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
-};
 
 
 /**
- * Register the module's commands
+ * Log a line, with the module's name in front
  *
- * @param cmds Handlers (must stay valid until unregistered)
- *
- * @return 0 if success, otherwise errorcode
+ * @param level HOST_INFO or HOST_WARN
+ * @param fmt   Formatted line, as for re_hprintf()
  */
-int host_cmds_register(const struct kar_cmds *cmds)
+void host_log(int level, const char *fmt, ...)
 {
-	if (!cmds)
-		return EINVAL;
+	enum log_level lvl = level == HOST_WARN ? LEVEL_WARN : LEVEL_INFO;
+	va_list ap;
 
-	kar_cmds = cmds;
-
-	return cmd_register(baresip_commands(), cmdv, ARRAY_SIZE(cmdv));
-}
-
-
-/* baresip keeps a pointer to cmdv: it must be unregistered on close */
-void host_cmds_unregister(void)
-{
-	cmd_unregister(baresip_commands(), cmdv);
-	kar_cmds = NULL;
+	va_start(ap, fmt);
+#ifdef KAR_HAVE_VLOG
+	vlog_fmt(lvl, "keepalive_responder: %v", fmt, &ap);
+#else
+	/* 3.20 and later log only through a variadic call.  _loglv(false,
+	   ...) directly: the callers' arguments are plain, not
+	   RE_VA_ARGS-typed, and without HAVE_RE_ARG (C99) baresip's loglv
+	   macro drops the "safe" argument */
+	_loglv(false, lvl, "keepalive_responder: %v", fmt, &ap);
+#endif
+	va_end(ap);
 }
 
 
@@ -571,7 +473,7 @@ void host_cmds_unregister(void)
  * read from baresip's lists without making a call.
  */
 
-static const struct account *caps_account(const struct pl *user)
+static struct account *caps_account(const struct pl *user)
 {
 	struct ua *ua = host_ua_for(user);
 
@@ -603,7 +505,8 @@ static bool caps_video(const struct list *vidcodecl)
 }
 
 
-static uint32_t caps_telev_pt(const struct account *acc)
+/* Not const: 2.0 to 4.9 declare account_autelev_pt() without it */
+static uint32_t caps_telev_pt(struct account *acc)
 {
 #ifdef KAR_HAVE_TELEV_PT
 	const struct config *cfg = conf_config();
@@ -630,7 +533,7 @@ static uint32_t caps_telev_pt(const struct account *acc)
  */
 void host_caps_key(struct host_caps *key, const struct pl *user)
 {
-	const struct account *acc = caps_account(user);
+	struct account *acc = caps_account(user);
 	const struct list *aul = account_aucodecl(acc);
 	const struct list *vl = account_vidcodecl(acc);
 	bool video = caps_video(vl);
@@ -665,7 +568,7 @@ int host_caps_sdp(struct kar_sdp **sdpp, const struct pl *user,
 {
 	struct kar_codec au[KAR_SDP_CODECS], vid[KAR_SDP_CODECS];
 	struct kar_sdp_media mv[2];
-	const struct account *acc = caps_account(user);
+	struct account *acc = caps_account(user);
 	const struct list *vl = account_vidcodecl(acc);
 	struct le *le;
 	size_t n = 0;

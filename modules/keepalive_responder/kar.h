@@ -3,9 +3,10 @@
 /**
  * @file kar.h  keepalive_responder -- internal interfaces
  *
- * Everything here builds on libre alone.  Only host.c sees baresip, so
- * the decision core, the reply builder and the parsers can be unit
- * tested on raw SIP bytes without a running baresip.
+ * Everything here builds on libre alone.  Only host.c and the module
+ * glue (keepalive_responder.c) see baresip, so the decision core, the
+ * reply builder and the parsers can be unit tested on raw SIP bytes
+ * without a running baresip.
  */
 
 /* libre 3.10 and later have only RE_ARRAY_SIZE */
@@ -80,6 +81,7 @@ int kar_conf_bool(bool *val, const char *str);
 int kar_conf_log(enum kar_log *val, const char *str);
 const char *kar_log_name(enum kar_log log);
 int kar_conf_check_sync(bool *reregister, const char *str);
+const char *kar_conf_list(const char *str);
 int kar_conf_u32(uint32_t *val, const char *str);
 int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
 		   uint32_t max);
@@ -272,7 +274,6 @@ void kar_stats_move(struct kar_stats *st, enum kar_method meth,
 		    enum kar_counter from, enum kar_counter to);
 int  kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv);
 int  kar_stats_json(struct re_printf *pf, const struct kar_stats_view *sv);
-const char *kar_counter_name(enum kar_counter c);
 
 
 /*
@@ -363,13 +364,6 @@ enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
  * Everything that calls baresip (host.c)
  */
 
-/** Command handlers, called by host.c with the parameter string */
-struct kar_cmds {
-	int (*exclusive)(struct re_printf *pf, const char *prm);
-	int (*stats)(struct re_printf *pf, const char *prm);
-	int (*drain)(struct re_printf *pf, const char *prm);
-};
-
 /** What the capability SDP depends on: when it changes, rebuild */
 struct host_caps {
 	const void *p[7];    /**< lists, their ends, transport         */
@@ -385,8 +379,6 @@ int  host_abi_check(void);
 const char *host_built_for(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
 bool host_ua_match(const struct sip_msg *msg, void *arg);
-int  host_cmds_register(const struct kar_cmds *cmds);
-void host_cmds_unregister(void);
 void host_log(int level, const char *fmt, ...);
 struct ua *host_ua_for(const struct pl *user);
 void host_mwi(struct ua *ua, const struct pl *body);
@@ -401,4 +393,5 @@ int  host_shutdown_register(host_shutdown_h *h);
 void host_shutdown_unregister(void);
 void host_drain_event(bool on);
 
-enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };
+/** host_log() levels */
+enum { HOST_INFO, HOST_WARN };

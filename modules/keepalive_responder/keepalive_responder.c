@@ -17,11 +17,12 @@
  \verbatim
   keepalive_responder_exclusive       no
   keepalive_responder_events          keep-alive,check-sync,message-summary
-  keepalive_responder_trusted         (empty: any source)
+  keepalive_responder_trusted         (unset: any source)
   keepalive_responder_remote_control  no
   keepalive_responder_check_sync      event
   keepalive_responder_rate            50
   keepalive_responder_drop_ua         friendly-scanner,sipvicious,...
+                                      (none: no filter)
   keepalive_responder_log             unhandled
   keepalive_responder_sdp             yes
   keepalive_responder_drain           no
@@ -30,6 +31,7 @@
  */
 #include <string.h>
 #include <re.h>
+#include "api.h"
 #include "kar.h"
 
 
@@ -38,8 +40,7 @@
 	"VaxSIPUserAgent,iWar,sundayddr"
 
 enum {
-	DEFAULT_RATE = 50,
-	RATE_SLOTS   = 4096,    /**< sources remembered by the limiter */
+	RATE_SLOTS = 4096,      /**< sources remembered by the limiter */
 };
 
 
@@ -98,7 +99,7 @@ static void drain_update(void)
 		return;
 
 	kar.pol.drain = on;
-	host_log(HOST_INFO, "keepalive_responder: drain %s\n", drain_name());
+	host_log(HOST_INFO, "drain %s\n", drain_name());
 	host_drain_event(on);
 }
 
@@ -128,20 +129,19 @@ static void log_request(const struct sip_msg *msg,
 		return;
 
 	if (suppressed) {
-		host_log(HOST_INFO, "keepalive_responder: %u log lines"
-			 " suppressed\n", suppressed);
+		host_log(HOST_INFO, "%u log lines suppressed\n", suppressed);
 	}
 
 	if (reply == KAR_R_NONE) {
-		host_log(HOST_INFO, "keepalive_responder: %r %r from %J%s:"
-			 " passed on\n", &msg->met, &msg->ruri, &msg->src,
+		host_log(HOST_INFO, "%r %r from %J%s: passed on\n", &msg->met,
+			 &msg->ruri, &msg->src,
 			 v->stock_bad ? " (stock would reject)" : "");
 		return;
 	}
 
 	kar_reply_status(kar.replies, reply, &scode, NULL);
-	host_log(HOST_INFO, "keepalive_responder: %r %r from %J%s:"
-		 " answered %u\n", &msg->met, &msg->ruri, &msg->src,
+	host_log(HOST_INFO, "%r %r from %J%s: answered %u\n", &msg->met,
+		 &msg->ruri, &msg->src,
 		 v->stock_bad ? " (stock would reject)" : "", scode);
 }
 
@@ -171,8 +171,8 @@ static void caps_refresh(const struct sip_msg *msg)
 	err = host_caps_sdp(&sdp, &msg->uri.user, kar.caps.id,
 			    ++kar.caps.version);
 	if (err) {
-		host_log(HOST_WARN, "keepalive_responder: capability SDP"
-			 " failed (%m); OPTIONS answers carry none\n", err);
+		host_log(HOST_WARN, "capability SDP failed (%m); OPTIONS"
+			 " answers carry none\n", err);
 	}
 
 	kar_replies_sdp(kar.replies, sdp);
@@ -192,8 +192,8 @@ static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
 
 	err = kar_reply_send(kar.replies, host_sip(), msg, reply, stateful);
 	if (err) {
-		host_log(HOST_WARN, "keepalive_responder: reply to %r"
-			 " from %J failed (%m)\n", &msg->met, &msg->src, err);
+		host_log(HOST_WARN, "reply to %r from %J failed (%m)\n",
+			 &msg->met, &msg->src, err);
 	}
 
 	kar_reply_status(kar.replies, reply, &scode, NULL);
@@ -310,8 +310,19 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 }
 
 
-static int cmd_exclusive(struct re_printf *pf, const char *prm)
+/* A command's parameter string, if it has one */
+static const char *cmd_prm(const void *arg)
 {
+	const struct cmd_arg *carg = arg;
+
+	return carg ? carg->prm : NULL;
+}
+
+
+static int cmd_exclusive(struct re_printf *pf, void *arg)
+{
+	const char *prm = cmd_prm(arg);
+
 	if (str_isset(prm)) {
 
 		bool val;
@@ -326,16 +337,16 @@ static int cmd_exclusive(struct re_printf *pf, const char *prm)
 		}
 
 		kar.pol.exclusive = val;
-		host_log(HOST_INFO, "keepalive_responder: mode %s\n",
-			 mode_name());
+		host_log(HOST_INFO, "mode %s\n", mode_name());
 	}
 
 	return re_hprintf(pf, "keepalive_responder mode: %s\n", mode_name());
 }
 
 
-static int cmd_stats(struct re_printf *pf, const char *prm)
+static int cmd_stats(struct re_printf *pf, void *arg)
 {
+	const char *prm = cmd_prm(arg);
 	struct kar_stats_view sv;
 
 	sv.st = &kar.stats;
@@ -361,8 +372,10 @@ static int cmd_stats(struct re_printf *pf, const char *prm)
 }
 
 
-static int cmd_drain(struct re_printf *pf, const char *prm)
+static int cmd_drain(struct re_printf *pf, void *arg)
 {
+	const char *prm = cmd_prm(arg);
+
 	if (str_isset(prm)) {
 
 		bool val;
@@ -381,33 +394,118 @@ static int cmd_drain(struct re_printf *pf, const char *prm)
 }
 
 
-static const struct kar_cmds cmds = {
-	cmd_exclusive,
-	cmd_stats,
-	cmd_drain,
+static const struct cmd cmdv[] = {
+	{"kar_exclusive", 0, CMD_PRM,
+	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
+	{"kar_stats",     0, CMD_PRM,
+	 "keepalive_responder counters [json|reset]", cmd_stats},
+	{"kar_drain",     0, CMD_PRM,
+	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
 };
 
 
 /*
- * Read one config value.  Unset keeps the default; a value that cannot
- * be used refuses the load, naming key and value.
+ * Configuration.  Each key's value, or its default, goes through the
+ * key's parser; a value it refuses gets one warning naming key and
+ * value, and the module refuses to load.
  */
-static int conf_value(const char *key, char *buf, size_t sz, bool *set)
+
+typedef int (conf_parse_h)(void *dst, const char *val);
+
+static int parse_bool(void *dst, const char *val)
+{
+	return kar_conf_bool(dst, val);
+}
+
+
+static int parse_u32(void *dst, const char *val)
+{
+	return kar_conf_u32(dst, val);
+}
+
+
+static int parse_log(void *dst, const char *val)
+{
+	return kar_conf_log(dst, val);
+}
+
+
+static int parse_check_sync(void *dst, const char *val)
+{
+	return kar_conf_check_sync(dst, val);
+}
+
+
+static int parse_retry(void *dst, const char *val)
+{
+	return kar_conf_range(dst, val, 1, KAR_RETRY_MAX);
+}
+
+
+static int parse_trusted(void *dst, const char *val)
+{
+	char bad[64] = "";
+
+	if (!kar_acl_parse(dst, val, bad, sizeof(bad)))
+		return 0;
+
+	host_log(HOST_WARN, "bad entry '%s' in keepalive_responder_trusted\n",
+		 bad);
+
+	return EINVAL;
+}
+
+
+static int parse_drop_ua(void *dst, const char *val)
+{
+	return kar_uafilter_parse(dst, kar_conf_list(val));
+}
+
+
+/* Read in this order: the checks after the loop need them all */
+static const struct conf_key {
+	const char *key;
+	conf_parse_h *parse;
+	void *dst;
+	const char *def;
+} conf_keys[] = {
+	{"keepalive_responder_exclusive", parse_bool, &kar.pol.exclusive,
+	 "no"},
+	{"keepalive_responder_trusted", parse_trusted, &kar.trusted, ""},
+	{"keepalive_responder_remote_control", parse_bool,
+	 &kar.remote_control, "no"},
+	{"keepalive_responder_check_sync", parse_check_sync,
+	 &kar.act.reregister, "event"},
+	{"keepalive_responder_rate", parse_u32, &kar.rate_per_s, "50"},
+	{"keepalive_responder_drop_ua", parse_drop_ua, &kar.drop_ua,
+	 DEFAULT_DROP_UA},
+	{"keepalive_responder_log", parse_log, &kar.log, "unhandled"},
+	{"keepalive_responder_sdp", parse_bool, &kar.caps.on, "yes"},
+	{"keepalive_responder_drain", parse_bool, &kar.drain, "no"},
+	{"keepalive_responder_drain_retry", parse_retry, &kar.drain_retry,
+	 "300"},
+};
+
+
+/* Unset: the default.  A value longer than buf refuses the load: cut,
+   it would be another value. */
+static int conf_value(const char **valp, const char *key, const char *def,
+		      char *buf, size_t sz)
 {
 	int err;
 
-	*set = false;
-
 	err = host_conf_str(key, buf, sz);
-	if (err == ENOENT)
+	if (err == ENOENT) {
+		*valp = def;
 		return 0;
+	}
 	if (err) {
-		host_log(HOST_WARN, "keepalive_responder: %s: value too long"
-			 " or unreadable (%m)\n", key, err);
+		host_log(HOST_WARN, "%s: value too long or unreadable (%m)\n",
+			 key, err);
 		return err;
 	}
 
-	*set = true;
+	*valp = buf;
 
 	return 0;
 }
@@ -415,28 +513,26 @@ static int conf_value(const char *key, char *buf, size_t sz, bool *set)
 
 static int bad_value(const char *key, const char *val, int err)
 {
-	host_log(HOST_WARN, "keepalive_responder: bad value '%s' for %s\n",
-		 val, key);
+	host_log(HOST_WARN, "bad value '%s' for %s\n", val, key);
 
 	return err ? err : EINVAL;
 }
 
 
-static int load_events(void)
+static int load_events(char *buf, size_t sz)
 {
-	char buf[1024] = "";
-	bool set;
+	static const char key[] = "keepalive_responder_events";
+	const char *val;
 	size_t i;
 	int err;
 
-	err = conf_value("keepalive_responder_events", buf, sizeof(buf),
-			 &set);
+	err = conf_value(&val, key, DEFAULT_EVENTS, buf, sz);
 	if (err)
 		return err;
 
-	err = kar_events_parse(&kar.events, set ? buf : DEFAULT_EVENTS);
+	err = kar_events_parse(&kar.events, val);
 	if (err)
-		return bad_value("keepalive_responder_events", buf, err);
+		return bad_value(key, val, err);
 
 	for (i = 0; i < kar.events.n; i++) {
 
@@ -446,12 +542,10 @@ static int load_events(void)
 		   explicit switch, not just a package name in a list */
 		if ((pkg == KAR_PKG_TALK || pkg == KAR_PKG_HOLD) &&
 		    !kar.remote_control) {
-			host_log(HOST_WARN, "keepalive_responder: %s in"
-				 " keepalive_responder_events needs"
+			host_log(HOST_WARN, "%s in %s needs"
 				 " keepalive_responder_remote_control yes\n",
-				 kar.events.name[i]);
-			return bad_value("keepalive_responder_events", buf,
-					 EINVAL);
+				 kar.events.name[i], key);
+			return bad_value(key, val, EINVAL);
 		}
 	}
 
@@ -459,8 +553,7 @@ static int load_events(void)
 		err  = kar_events_add(&kar.events, "talk");
 		err |= kar_events_add(&kar.events, "hold");
 		if (err)
-			return bad_value("keepalive_responder_events", buf,
-					 E2BIG);
+			return bad_value(key, val, E2BIG);
 	}
 
 	for (i = 0; i < kar.events.n; i++)
@@ -472,95 +565,32 @@ static int load_events(void)
 
 static int load_config(void)
 {
-	char buf[1024] = "", bad[64] = "";
-	bool set;
+	char buf[1024];
+	const char *val;
+	size_t i;
 	int err;
 
-	err = conf_value("keepalive_responder_exclusive", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.pol.exclusive, buf))
-		return bad_value("keepalive_responder_exclusive", buf, 0);
+	for (i = 0; i < ARRAY_SIZE(conf_keys); i++) {
 
-	err = conf_value("keepalive_responder_trusted", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_acl_parse(&kar.trusted, buf, bad, sizeof(bad))) {
-		host_log(HOST_WARN, "keepalive_responder: bad entry '%s' in"
-			 " keepalive_responder_trusted\n", bad);
-		return bad_value("keepalive_responder_trusted", buf, 0);
+		const struct conf_key *k = &conf_keys[i];
+
+		err = conf_value(&val, k->key, k->def, buf, sizeof(buf));
+		if (err)
+			return err;
+
+		err = k->parse(k->dst, val);
+		if (err)
+			return bad_value(k->key, val, err);
 	}
-
-	err = conf_value("keepalive_responder_remote_control", buf,
-			 sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.remote_control, buf))
-		return bad_value("keepalive_responder_remote_control", buf,
-				 0);
 
 	/* Remote control from anywhere would let anyone answer calls */
 	if (kar.remote_control && !kar.trusted.n) {
-		host_log(HOST_WARN, "keepalive_responder:"
-			 " keepalive_responder_remote_control needs"
+		host_log(HOST_WARN, "keepalive_responder_remote_control needs"
 			 " keepalive_responder_trusted\n");
 		return EPERM;
 	}
 
-	err = load_events();
-	if (err)
-		return err;
-
-	err = conf_value("keepalive_responder_check_sync", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_conf_check_sync(&kar.act.reregister, buf))
-		return bad_value("keepalive_responder_check_sync", buf, 0);
-
-	kar.rate_per_s = DEFAULT_RATE;
-	err = conf_value("keepalive_responder_rate", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_u32(&kar.rate_per_s, buf))
-		return bad_value("keepalive_responder_rate", buf, 0);
-
-	err = conf_value("keepalive_responder_drop_ua", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	err = kar_uafilter_parse(&kar.drop_ua, set ? buf : DEFAULT_DROP_UA);
-	if (err)
-		return bad_value("keepalive_responder_drop_ua", buf, err);
-
-	err = conf_value("keepalive_responder_log", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_log(&kar.log, buf))
-		return bad_value("keepalive_responder_log", buf, 0);
-
-	err = conf_value("keepalive_responder_sdp", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.caps.on, buf))
-		return bad_value("keepalive_responder_sdp", buf, 0);
-	err = conf_value("keepalive_responder_drain", buf, sizeof(buf), &set);
-	if (err)
-		return err;
-	if (set && kar_conf_bool(&kar.drain, buf))
-		return bad_value("keepalive_responder_drain", buf, 0);
-
-	kar.drain_retry = KAR_RETRY_DEFAULT;
-	err = conf_value("keepalive_responder_drain_retry", buf, sizeof(buf),
-			 &set);
-	if (err)
-		return err;
-	if (set && kar_conf_range(&kar.drain_retry, buf, 1, KAR_RETRY_MAX))
-		return bad_value("keepalive_responder_drain_retry", buf, 0);
-
-	return 0;
+	return load_events(buf, sizeof(buf));
 }
 
 
@@ -575,8 +605,6 @@ static int module_init(void)
 	if (err)
 		return err;
 
-	kar.log = KAR_LOG_UNHANDLED;
-	kar.caps.on = true;
 	kar.caps.id = rand_u32();
 	kar.pol.events = &kar.events;
 	kar.pol.uah = host_ua_match;
@@ -588,9 +616,8 @@ static int module_init(void)
 	/* baresip -m preloads modules before the SIP stack exists */
 	sip = host_sip();
 	if (!sip) {
-		host_log(HOST_WARN, "keepalive_responder: no SIP stack yet;"
-			 " load it with 'module' in the config file,"
-			 " not with -m\n");
+		host_log(HOST_WARN, "no SIP stack yet; load it with 'module'"
+			 " in the config file, not with -m\n");
 		return ENOENT;
 	}
 
@@ -618,13 +645,13 @@ static int module_init(void)
 		return err;
 
 	if (!kar_chain_hooked(kar.chain)) {
-		host_log(HOST_WARN, "keepalive_responder: libre's listener"
+		host_log(HOST_WARN, "libre's listener"
 			 " list is not laid out as expected; staying at the"
 			 " end of the chain, where baresip's core answers"
 			 " OPTIONS and NOTIFY first\n");
 	}
 
-	err = host_cmds_register(&cmds);
+	err = cmd_register(baresip_commands(), cmdv, ARRAY_SIZE(cmdv));
 	if (err)
 		return err;
 	kar.cmds = true;
@@ -636,7 +663,7 @@ static int module_init(void)
 
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
-	host_log(HOST_INFO, "keepalive_responder: for baresip %s; %s mode,"
+	host_log(HOST_INFO, "for baresip %s; %s mode,"
 		 " events %H, rate %u/s, %zu trusted, remote control %s,"
 		 " log %s, drain %s (retry %u s), sdp %s\n", host_built_for(),
 		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
@@ -655,8 +682,9 @@ static int module_close(void)
 	if (kar.shutdown_reg)
 		host_shutdown_unregister();
 
+	/* baresip keeps a pointer to cmdv */
 	if (kar.cmds)
-		host_cmds_unregister();
+		cmd_unregister(baresip_commands(), cmdv);
 
 	kar.chain = mem_deref(kar.chain);
 	kar.replies = mem_deref(kar.replies);
@@ -669,18 +697,12 @@ static int module_close(void)
 }
 
 
-/* baresip looks up "exports", or "exports_<name>" in a static build; the
-   build hides every other symbol, so the descriptor is made visible */
-#ifdef STATIC
-#define KAR_EXPORTS exports_keepalive_responder
-#else
-#define KAR_EXPORTS exports
-#endif
-
+/* The build hides every other symbol: the descriptor baresip looks up
+   stays visible */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((visibility("default")))
 #endif
-EXPORT_SYM const struct mod_export KAR_EXPORTS = {
+EXPORT_SYM const struct mod_export DECL_EXPORTS(keepalive_responder) = {
 	"keepalive_responder",
 	"application",
 	module_init,

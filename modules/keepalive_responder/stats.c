@@ -24,12 +24,6 @@ static const char *action_names[KAR_A_N] = {
 };
 
 
-const char *kar_counter_name(enum kar_counter c)
-{
-	return (size_t)c < KAR_C_N ? counter_names[c] : "?";
-}
-
-
 void kar_stats_reset(struct kar_stats *st, uint64_t now)
 {
 	if (!st)
@@ -158,11 +152,78 @@ int kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv)
 }
 
 
+/* A new object under key: o holds it, the caller fills it */
+static int object_add(struct odict **childp, struct odict *o,
+		      const char *key)
+{
+	struct odict *child;
+	int err;
+
+	err = odict_alloc(&child, 8);
+	if (err)
+		return err;
+
+	err = odict_entry_add(o, key, ODICT_OBJECT, child);
+	mem_deref(child);
+	if (err)
+		return err;
+
+	*childp = child;
+
+	return 0;
+}
+
+
+static int counter_add(struct odict *o, const char *key, uint64_t n)
+{
+	return odict_entry_add(o, key, ODICT_INT, (int64_t)n);
+}
+
+
+/* In the order of the text form: odict keeps insertion order, and
+   json_encode_odict() writes the entries in it */
+static int stats_odict(struct odict *o, const struct kar_stats_view *sv)
+{
+	struct odict *obj, *meth;
+	size_t m, c;
+	int err;
+
+	err  = odict_entry_add(o, "mode", ODICT_STRING,
+			       sv->exclusive ? "exclusive" : "shared");
+	err |= odict_entry_add(o, "drain", ODICT_BOOL, sv->drain);
+	err |= counter_add(o, "uptime", uptime(sv));
+	if (err)
+		return err;
+
+	err = object_add(&obj, o, "methods");
+	for (m = 0; m < KAR_M_N && !err; m++) {
+
+		err = object_add(&meth, obj, kar_method_name(m));
+		for (c = 0; c < KAR_C_N && !err; c++)
+			err = counter_add(meth, counter_names[c],
+					  sv->st->c[m][c]);
+	}
+	if (err)
+		return err;
+
+	err = object_add(&obj, o, "events");
+	for (m = 0; m < sv->events->n && !err; m++)
+		err = counter_add(obj, sv->events->name[m], sv->st->pkg[m]);
+	if (!err)
+		err = counter_add(obj, "other", sv->st->pkg[KAR_EVENTS_MAX]);
+	if (err)
+		return err;
+
+	err = object_add(&obj, o, "actions");
+	for (m = 0; m < KAR_A_N && !err; m++)
+		err = counter_add(obj, action_names[m], sv->st->act[m]);
+
+	return err;
+}
+
+
 /**
- * Print the counters as one JSON object
- *
- * Package names are tokens (events.c checks them at load), so they need
- * no escaping.
+ * Print the counters as one JSON object, on one line
  *
  * @param pf Print handler
  * @param sv Counters and context
@@ -171,39 +232,24 @@ int kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv)
  */
 int kar_stats_json(struct re_printf *pf, const struct kar_stats_view *sv)
 {
-	size_t m, c;
+	struct odict *o;
 	int err;
 
 	if (!sv || !sv->st || !sv->events)
 		return EINVAL;
 
-	err = re_hprintf(pf, "{\"mode\":\"%s\",\"drain\":%s,\"uptime\":%llu,"
-			 "\"methods\":{",
-			 sv->exclusive ? "exclusive" : "shared",
-			 sv->drain ? "true" : "false",
-			 (unsigned long long)uptime(sv));
+	err = odict_alloc(&o, 8);
+	if (err)
+		return err;
 
-	for (m = 0; m < KAR_M_N; m++) {
-		err |= re_hprintf(pf, "%s\"%s\":{", m ? "," : "",
-				  kar_method_name(m));
-		for (c = 0; c < KAR_C_N; c++)
-			err |= re_hprintf(pf, "%s\"%s\":%llu", c ? "," : "",
-					  counter_names[c],
-					  (unsigned long long)sv->st->c[m][c]);
-		err |= re_hprintf(pf, "}");
-	}
+	err = stats_odict(o, sv);
+	if (err)
+		goto out;
 
-	err |= re_hprintf(pf, "},\"events\":{");
-	for (m = 0; m < sv->events->n; m++)
-		err |= re_hprintf(pf, "\"%s\":%llu,", sv->events->name[m],
-				  (unsigned long long)sv->st->pkg[m]);
-	err |= re_hprintf(pf, "\"other\":%llu},\"actions\":{",
-			  (unsigned long long)sv->st->pkg[KAR_EVENTS_MAX]);
-	for (m = 0; m < KAR_A_N; m++)
-		err |= re_hprintf(pf, "%s\"%s\":%llu", m ? "," : "",
-				  action_names[m],
-				  (unsigned long long)sv->st->act[m]);
-	err |= re_hprintf(pf, "}}\n");
+	err = re_hprintf(pf, "%H\n", json_encode_odict, o);
+
+ out:
+	mem_deref(o);
 
 	return err;
 }

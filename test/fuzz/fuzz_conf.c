@@ -7,7 +7,8 @@
  * hands values over), goes through every parser of a config value:
  * kar_events_parse(), kar_events_add(), kar_pkg_of(), kar_acl_parse(),
  * kar_uafilter_parse(), kar_conf_bool(), kar_conf_log(),
- * kar_conf_check_sync() and kar_conf_u32().  The copy has exactly
+ * kar_conf_check_sync(), kar_conf_u32(), kar_conf_range() and
+ * kar_conf_list().  The copy has exactly
  * size + 1 bytes, so any read past the terminating NUL is caught.
  *
  * Properties checked besides the sanitizers:
@@ -17,7 +18,9 @@
  *     keeps no host bits;
  *   - a parsed scanner filter matches a User-Agent that is one of its
  *     substrings in upper case, and an empty filter matches nothing;
- *   - a number is accepted exactly when it is digits up to 4294967295.
+ *   - a number is accepted exactly when it is digits up to 4294967295,
+ *     and within bounds exactly when it is such a number between them;
+ *   - a list value is the empty list exactly when it is "none".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,7 +229,7 @@ static void check_uafilter(const char *str)
 static void check_values(const char *str, size_t len)
 {
 	enum kar_log log;
-	uint32_t u32;
+	uint32_t u32, secs;
 	bool b;
 	size_t i;
 	int err;
@@ -257,6 +260,14 @@ static void check_values(const char *str, size_t len)
 		if (!err)
 			CHECK(u32 == n, "'%s' read as %u", str, u32);
 	}
+
+	/* The drain Retry-After's bounds */
+	CHECK(!kar_conf_range(&secs, str, 1, KAR_RETRY_MAX) ==
+	      (!err && u32 >= 1 && u32 <= KAR_RETRY_MAX),
+	      "'%s': range and number disagree", str);
+
+	CHECK((kar_conf_list(str) != str) == !str_casecmp(str, "none"),
+	      "'%s': list value", str);
 }
 
 

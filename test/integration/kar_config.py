@@ -21,8 +21,8 @@ perhaps, _drop_ua with an empty item, and remote control without a
 trusted list (that warning names both keys).
 
 Good values: keepalive_responder_rate 0 (unlimited: a burst of 200
-OPTIONS all answered); keepalive_responder_drop_ua alone on its line
-(empty: no scanner filter, so User-Agent: friendly-scanner gets 200);
+OPTIONS all answered); keepalive_responder_drop_ua none (no scanner
+filter, so User-Agent: friendly-scanner gets 200);
 keepalive_responder_trusted 127.0.0.1,::1,10.0.0.0/8 (127.0.0.1 gets the
 module's 200, 127.0.0.2 the stock answer); remote control on with talk
 also named in keepalive_responder_events.
@@ -359,7 +359,7 @@ def good_log_none(args, runner):
 
 def good_drop_ua_empty(args, runner):
     name = "drop_ua_empty"
-    conf = [K + "drop_ua"]
+    conf = [K + "drop_ua none"]
 
     def body(case):
         def scanner_answered():

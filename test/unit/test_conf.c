@@ -4,7 +4,7 @@
  * @file test_conf.c  keepalive_responder unit tests -- config values
  *
  * A value that is not understood must be an error, never a guess: the
- * module then refuses to load (SPEC.md, Configuration).  On error the
+ * module then refuses to load (README.md, Configuration).  On error the
  * old value stays, so a caller cannot pick up half a parse.
  */
 #include <string.h>
@@ -229,6 +229,29 @@ static void test_range(void)
 }
 
 
+/* A list key set to none is the empty list; the word only alone */
+static void test_list_none(void)
+{
+	struct kar_uafilter f;
+	const char *plain = "friendly-scanner";
+
+	CU_ASSERT_STRING_EQUAL(kar_conf_list("none"), "");
+	CU_ASSERT_STRING_EQUAL(kar_conf_list("None"), "");
+	CU_ASSERT_PTR_EQUAL(kar_conf_list(plain), plain);
+	CU_ASSERT_STRING_EQUAL(kar_conf_list("nonesuch"), "nonesuch");
+	CU_ASSERT_STRING_EQUAL(kar_conf_list("none,sipcli"), "none,sipcli");
+	CU_ASSERT_STRING_EQUAL(kar_conf_list(""), "");
+	CU_ASSERT_PTR_NULL(kar_conf_list(NULL));
+
+	/* What the scanner filter makes of them */
+	CU_ASSERT_EQUAL(kar_uafilter_parse(&f, kar_conf_list("NONE")), 0);
+	CU_ASSERT_EQUAL(f.n, 0);
+	CU_ASSERT_EQUAL(kar_uafilter_parse(&f, kar_conf_list("none,sipcli")),
+			0);
+	CU_ASSERT_EQUAL(f.n, 2);
+}
+
+
 static CU_TestInfo tests[] = {
 	{"bool_yes",    test_bool_yes},
 	{"bool_no",     test_bool_no},
@@ -241,6 +264,7 @@ static CU_TestInfo tests[] = {
 	{"u32",         test_u32},
 	{"u32_bad",     test_u32_bad},
 	{"range",       test_range},
+	{"list_none",   test_list_none},
 	CU_TEST_INFO_NULL
 };
 

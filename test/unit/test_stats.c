@@ -14,10 +14,12 @@
 #include "unit.h"
 
 
-static const char *counters[KAR_C_N] = {
-	"answered", "drained", "passed", "rejected",
-	"dropped-rate", "dropped-scanner", "untrusted",
-};
+/* libre 2.1 made the entry's key a getter too */
+#ifdef KAR_RE_ODICT_GETTERS
+#define ENTRY_KEY(e) odict_entry_key(e)
+#else
+#define ENTRY_KEY(e) ((e)->key)
+#endif
 
 
 static void verdict(struct kar_verdict *v, enum kar_method meth,
@@ -236,7 +238,7 @@ static void test_move(void)
 }
 
 
-/* What accepted packages did (SPEC: event packages) */
+/* What accepted packages did (docs/events.md) */
 static void test_action(void)
 {
 	struct kar_stats st;
@@ -266,36 +268,60 @@ static void test_action(void)
 }
 
 
-static void test_counter_name(void)
-{
-	size_t c;
-
-	for (c = 0; c < KAR_C_N; c++)
-		CU_ASSERT_STRING_EQUAL(kar_counter_name((enum kar_counter)c),
-				       counters[c]);
-
-	CU_ASSERT_STRING_EQUAL(kar_counter_name(KAR_C_N), "?");
-}
-
-
-/* Counters with a distinct value each, to catch a swapped pair */
+/*
+ * Counters with a distinct value each, to catch a swapped pair, counted
+ * through the API: method m, outcome c is counted 10 * (m + 1) + c
+ * times; 7 of the NOTIFYs name the first package, 3 an unknown one;
+ * action a is taken 100 + a times.
+ */
 static void fill(struct kar_stats *st, struct kar_events *ev)
 {
-	size_t m, c;
+	struct kar_verdict v;
+	size_t m, c, i, pkgs = 0;
 
 	(void)kar_events_parse(ev, "keep-alive,check-sync");
 
 	kar_stats_reset(st, 1000);
-	for (m = 0; m < KAR_M_N; m++)
-		for (c = 0; c < KAR_C_N; c++)
-			st->c[m][c] = 10 * (m + 1) + c;
+	for (m = 0; m < KAR_M_N; m++) {
+		for (c = 0; c < KAR_C_N; c++) {
+			for (i = 0; i < 10 * (m + 1) + c; i++) {
 
-	st->pkg[0] = 7;
-	st->pkg[1] = 0;
-	st->pkg[KAR_EVENTS_MAX] = 3;
+				verdict(&v, (enum kar_method)m, false, -1);
+				if (m == KAR_M_NOTIFY && pkgs < 10) {
+					v.has_pkg = true;
+					v.pkg = pkgs++ < 7 ? 0 : -1;
+				}
+
+				kar_stats_count(st, &v, (enum kar_counter)c);
+			}
+		}
+	}
 
 	for (c = 0; c < KAR_A_N; c++)
-		st->act[c] = 100 + c;
+		for (i = 0; i < 100 + c; i++)
+			kar_stats_action(st, (enum kar_action)c);
+}
+
+
+/* An object's keys, in order, comma-separated */
+static const char *keys(char *buf, size_t sz, const struct odict *o)
+{
+	struct le *le;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (le = o ? o->lst.head : NULL; le; le = le->next) {
+
+		const struct odict_entry *e = le->data;
+		int l = re_snprintf(buf + n, sz - n, "%s%s", n ? "," : "",
+				    ENTRY_KEY(e));
+
+		if (l < 0)
+			break;
+		n += (size_t)l;
+	}
+
+	return buf;
 }
 
 
@@ -322,7 +348,6 @@ static void test_json(void)
 	struct kar_events ev;
 	struct kar_stats_view sv;
 	char *str;
-	size_t c;
 
 	fill(&st, &ev);
 	sv.st = &st;
@@ -343,12 +368,6 @@ static void test_json(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\"methods\":{\"OPTIONS\":{"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "},\"NOTIFY\":{"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "},\"other\":{"));
-	for (c = 0; c < KAR_C_N; c++) {
-		char key[32];
-
-		(void)re_snprintf(key, sizeof(key), "\"%s\":", counters[c]);
-		CU_ASSERT_EQUAL(unit_count(str, key), KAR_M_N);
-	}
 	CU_ASSERT_EQUAL(unit_count(str, "{"), unit_count(str, "}"));
 	mem_deref(str);
 
@@ -387,8 +406,10 @@ static void test_json_decode(void)
 	struct kar_stats st;
 	struct kar_events ev;
 	struct kar_stats_view sv;
-	const struct odict_entry *e;
+	const struct odict_entry *e, *meths;
 	struct odict *o = NULL;
+	char buf[256];
+	struct le *le;
 	char *str;
 
 	fill(&st, &ev);
@@ -435,6 +456,32 @@ static void test_json_decode(void)
 	/* One object and nothing else at the top */
 	CU_ASSERT_EQUAL(odict_count(o, false), 6);
 
+	/* The documented keys, in the documented order */
+	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), o),
+			       "mode,drain,uptime,methods,events,actions");
+	meths = odict_get_type(o, ODICT_OBJECT, "methods");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(meths);
+	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), UT_ODICT_OBJ(meths)),
+			       "OPTIONS,NOTIFY,other");
+	for (le = UT_ODICT_OBJ(meths)->lst.head; le; le = le->next) {
+
+		e = le->data;
+		CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf),
+					    UT_ODICT_OBJ(e)),
+				       "answered,drained,passed,rejected,"
+				       "dropped-rate,dropped-scanner,"
+				       "untrusted");
+	}
+	e = odict_get_type(o, ODICT_OBJECT, "events");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), UT_ODICT_OBJ(e)),
+			       "keep-alive,check-sync,other");
+	e = odict_get_type(o, ODICT_OBJECT, "actions");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), UT_ODICT_OBJ(e)),
+			       "mwi,mwi-malformed,check-sync,reregister,"
+			       "talk,hold,no-call");
+
 	mem_deref(o);
 	mem_deref(str);
 }
@@ -446,7 +493,6 @@ static void test_text(void)
 	struct kar_events ev;
 	struct kar_stats_view sv;
 	char *str;
-	size_t c;
 
 	fill(&st, &ev);
 	sv.st = &st;
@@ -463,11 +509,14 @@ static void test_text(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nOPTIONS "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nNOTIFY "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nother "));
-	for (c = 0; c < KAR_C_N; c++)
-		CU_ASSERT_PTR_NOT_NULL(strstr(str, counters[c]));
+
+	/* The counters' names head the columns, in the JSON's order */
+	squeeze(str);
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\n answered drained passed"
+				      " rejected dropped-rate dropped-scanner"
+				      " untrusted\n"));
 
 	/* Each row carries its own numbers */
-	squeeze(str);
 	CU_ASSERT_PTR_NOT_NULL(strstr(str,
 				      "\nOPTIONS 10 11 12 13 14 15 16\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str,
@@ -526,7 +575,6 @@ static CU_TestInfo tests[] = {
 	{"count_bad",     test_count_bad},
 	{"move",          test_move},
 	{"action",        test_action},
-	{"counter_name",  test_counter_name},
 	{"json",          test_json},
 	{"json_decode",   test_json_decode},
 	{"text",          test_text},
