@@ -278,7 +278,7 @@ static void check_reply(const struct sip_msg *msg,
 	CHECK(err == 0, "the answer does not decode (%d):\n%b", err,
 	      mb->buf, mb->end);
 
-	kar_reply_status(fz.replies, reply, &scode, NULL);
+	kar_reply_status(reply, &scode, NULL);
 	CHECK(!resp->req && resp->scode == scode,
 	      "answer status %u, expected %u", resp->scode, scode);
 
@@ -440,7 +440,7 @@ static enum kar_reply check_validate(const struct sip_msg *msg,
 
 	CHECK((size_t)bad < KAR_R_N, "validation reply %d", bad);
 
-	kar_reply_status(fz.replies, final, &scode, NULL);
+	kar_reply_status(final, &scode, NULL);
 
 	if (ref_invalid(msg, summary))
 		CHECK(scode >= 300, "an invalid %r answered %u", &msg->met,

@@ -513,7 +513,7 @@ static void test_answers(void)
 		const char *reason = NULL;
 		uint16_t scode = 0;
 
-		kar_reply_status(rep, want[i].reply, &scode, &reason);
+		kar_reply_status(want[i].reply, &scode, &reason);
 		CU_ASSERT_EQUAL(scode, want[i].scode);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
 		CU_ASSERT_PTR_NOT_NULL(strstr(reason, want[i].reason_has));
