@@ -935,6 +935,65 @@ static void test_copied(void)
 }
 
 
+/*
+ * Aaoge hashes as Via does, Aabsk as To: libre takes the first for the
+ * top Via and the second for the To.  The answer copies neither, and
+ * goes by the request's own top Via and To.
+ */
+static void test_namesakes(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+	char *text = NULL;
+	bool rport = true;
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&req,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+		"Aaoge: SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bK-no;rport"
+		"\r\n"
+		"Via: SIP/2.0/UDP " UNIT_SRC_ADDR ":5060;branch=z9hG4bK-yes\r\n"
+		"From: <sip:probe@192.0.2.10>;tag=nf\r\n"
+		"To: <sip:192.0.2.1>\r\n"
+		"Aabsk: <sip:other@192.0.2.1>;tag=no\r\n"
+		"Call-ID: namesakes-1\r\n"
+		"CSeq: 2 OPTIONS\r\n"
+		"\r\n"), 0);
+	CU_ASSERT_TRUE(unit_pl_eq(&req->via.branch, "z9hG4bK-no"));
+	CU_ASSERT_TRUE(unit_pl_eq(&req->to.tag, "no"));
+
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, rep, req,
+					  KAR_R_OPTIONS_OK, &rport), 0);
+
+	CU_ASSERT_PTR_NULL(strstr(text, "Aaoge"));
+	CU_ASSERT_PTR_NULL(strstr(text, "Aabsk"));
+	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_VIA), 1);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->via.branch, "z9hG4bK-yes"));
+	CU_ASSERT_PTR_NULL(strstr(text, "received="));
+	CU_ASSERT_FALSE(rport);
+
+	/* The request had no To tag: the answer adds one */
+	CU_ASSERT_EQUAL(resp->to.tag.l, 16);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->to.auri, "<sip:192.0.2.1>") ||
+		       unit_pl_eq(&resp->to.auri, "sip:192.0.2.1"));
+
+	mem_deref(text);
+	mem_deref(resp);
+	mem_deref(req);
+
+	/* Without a Via of its own a request gets no answer */
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&req,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+		"Aaoge: SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bK-no\r\n"
+		"From: <sip:probe@192.0.2.10>;tag=nf\r\n"
+		"To: <sip:192.0.2.1>\r\n"
+		"Call-ID: namesakes-2\r\n"
+		"CSeq: 2 OPTIONS\r\n"
+		"\r\n"), 0);
+	CU_ASSERT_EQUAL(unit_answer(NULL, NULL, rep, req, KAR_R_OPTIONS_OK,
+				    NULL), EBADMSG);
+	mem_deref(req);
+}
+
+
 /* Compact headers come back compact, and still mean the same */
 static void test_compact(void)
 {
@@ -1346,6 +1405,7 @@ static CU_TestInfo tests[] = {
 	{"vias",            test_vias},
 	{"copied",          test_copied},
 	{"compact",         test_compact},
+	{"namesakes",       test_namesakes},
 	{"bad_args",        test_bad_args},
 	{"send_ack",        test_send_ack},
 	{"send_same",       test_send_same},
