@@ -639,8 +639,10 @@ static void handle(const struct sip_msg *msg, const struct sip_msg *again,
 	for (m = 0; m < 4; m++) {
 		for (i = 0; i < ARRAY_SIZE(uah); i++) {
 
+			memset(&pol, 0, sizeof(pol));
 			pol.exclusive = (m & 1) != 0;
 			pol.drain = m >= 2;
+			pol.stock_fallback = (i & 1) != 0;
 			pol.events = &fz.events;
 			pol.uah = uah[i];
 			pol.arg = NULL;

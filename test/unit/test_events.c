@@ -449,7 +449,7 @@ static void test_mwi_lenient(void)
 }
 
 
-/* SPEC: a malformed body gets 400 instead of 200 */
+/* A malformed body gets 400 instead of 200 */
 static void test_mwi_bad(void)
 {
 	static const char *bad[] = {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Copyright (c) 2026 keepalive_responder developers */
 /**
- * @file test_reply.c  keepalive_responder unit tests -- stateless replies
+ * @file test_reply.c  keepalive_responder unit tests -- the answers
  *
  * Each answer is encoded for a decoded request and then read back with
  * libre's own decoder, as the prober's stack would read it.
@@ -535,7 +535,7 @@ static void test_empty_events(void)
 
 
 /*
- * RFC 3261 8.2.7 and SPEC: a retransmission gets the same answer, a new
+ * RFC 3261 8.2.7: a retransmission gets the same answer, a new
  * request another To tag
  */
 static void test_totag(void)
@@ -1306,7 +1306,7 @@ static uint32_t retry_after(const struct kar_replies *r,
 }
 
 
-/* SPEC Drain: 503 with Retry-After, default 300, configurable */
+/* Drain: 503 with Retry-After, default 300, configurable */
 static void test_drain(void)
 {
 	struct kar_replies *r = NULL;
