@@ -5,7 +5,8 @@
  *
  * The configured list of out-of-dialog event packages that the module
  * answers.  Kept as a small fixed array: it is read on every NOTIFY and
- * written only at load time.
+ * written only at load time.  Also the module's one comma-list parser
+ * for config values (kar_list_apply()), and the message-summary parser.
  */
 #include <string.h>
 #include <re.h>

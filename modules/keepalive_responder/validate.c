@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Copyright (c) 2026 keepalive_responder developers */
 /**
- * @file validate.c  keepalive_responder -- checks before an answer
+ * @file validate.c  keepalive_responder -- headers by name, checks
+ *
+ * The headers the module reads, found by their names (below).
  *
  * Whenever the module answers a request itself, it first checks what
  * RFC 3261 8.2 asks a UAS to check, and answers the error instead:

@@ -36,8 +36,9 @@
  *   - encoding cannot fail (but without a Via, where it must), the
  *     same request decoded again (a retransmission) gets byte-identical
  *     answers, and the answer decodes as a SIP response with the status
- *     of the reply kind and a To tag; an OPTIONS 200 has the SDP exactly when Accept admits
- *     it, and its Content-Length is the body's;
+ *     of the reply kind and a To tag; an OPTIONS 200 has the SDP
+ *     exactly when Accept admits it, and its Content-Length is the
+ *     body's;
  *   - no request that fails an RFC 3261 8.2 check (judged here by a
  *     plain reference on the raw header lines) gets a 2xx from the
  *     module, and one that passes keeps the decision table's answer;

@@ -333,6 +333,13 @@ static void test_ua_match(void)
 	CU_ASSERT_FALSE(ua_drop(&f, "Server: friendly-scanner\r\n"
 			       "Subject: sipvicious\r\n"));
 	CU_ASSERT_FALSE(ua_drop(&f, "Aahyp: friendly-scanner\r\n"));
+
+	/* White space around an item is the list's, as in every list */
+	CU_ASSERT_EQUAL_FATAL(kar_uafilter_parse(&f, " sipcli ,\tiWar"), 0);
+	CU_ASSERT_EQUAL(f.n, 2);
+	CU_ASSERT_TRUE(ua_drop(&f, "User-Agent: sipcli\r\n"));
+	CU_ASSERT_TRUE(ua_drop(&f, "User-Agent: IWAR/1\r\n"));
+	CU_ASSERT_FALSE(ua_drop(&f, "User-Agent: a sip cli\r\n"));
 }
 
 

@@ -950,7 +950,8 @@ static void test_namesakes(void)
 		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
 		"Aaoge: SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bK-no;rport"
 		"\r\n"
-		"Via: SIP/2.0/UDP " UNIT_SRC_ADDR ":5060;branch=z9hG4bK-yes\r\n"
+		"Via: SIP/2.0/UDP " UNIT_SRC_ADDR
+		":5060;branch=z9hG4bK-yes\r\n"
 		"From: <sip:probe@192.0.2.10>;tag=nf\r\n"
 		"To: <sip:192.0.2.1>\r\n"
 		"Aabsk: <sip:other@192.0.2.1>;tag=no\r\n"
