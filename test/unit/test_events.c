@@ -171,11 +171,7 @@ static void test_count(void)
 
 /*
  * Collapsed duplicates do not count toward the limit, wherever they
- * are in the list.
- *
- * FAILS with the module as it is: kar_events_parse() checks the count
- * before it looks for a duplicate, so 16 names followed by a repeat are
- * E2BIG, while the same 17 items with the repeat first are accepted.
+ * are in the list: 16 names and a repeat fit, the repeat first or last.
  */
 static void test_count_duplicate(void)
 {
