@@ -38,11 +38,12 @@ static enum kar_reply check_sync(const struct kar_actcfg *cfg,
 				 struct kar_stats *st,
 				 const struct sip_msg *msg)
 {
-	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_EVENT);
+	const struct sip_hdr *hdr = NULL;
 	struct pl pkg, params;
 	unsigned n = 0;
 
-	if (!hdr || kar_event_parse(&hdr->val, &pkg, &params))
+	if (!kar_hdr_named(msg, SIP_HDR_EVENT, &hdr) ||
+	    kar_event_parse(&hdr->val, &pkg, &params))
 		return KAR_R_NOTIFY_OK;
 
 	kar_stats_action(st, KAR_A_CHECK_SYNC);

@@ -5,7 +5,8 @@
  *
  * The configured list of out-of-dialog event packages that the module
  * answers.  Kept as a small fixed array: it is read on every NOTIFY and
- * written only at load time.
+ * written only at load time.  Also the module's one comma-list parser
+ * for config values (kar_list_apply()), and the message-summary parser.
  */
 #include <string.h>
 #include <re.h>
@@ -30,6 +31,105 @@ static bool is_space(char c)
 
 
 /**
+ * Strip white space (SP, HTAB) from both ends
+ *
+ * @param pl String to trim, in place
+ */
+void kar_trim(struct pl *pl)
+{
+	while (pl->l && is_space(pl->p[0])) {
+		++pl->p;
+		--pl->l;
+	}
+	while (pl->l && is_space(pl->p[pl->l - 1]))
+		--pl->l;
+}
+
+
+/**
+ * Call a handler for each item of a comma-separated list
+ *
+ * White space around items is ignored.  An empty string (or white space
+ * only) is the empty list; an empty item is an error, a typo rather
+ * than nothing.
+ *
+ * @param str   Comma-separated list
+ * @param itemh Called with each item, trimmed; an error stops the list
+ * @param arg   Handler argument
+ *
+ * @return 0 if success, EINVAL for an empty item, or the handler's error
+ */
+int kar_list_apply(const char *str, kar_item_h *itemh, void *arg)
+{
+	struct pl rest, item;
+	int err;
+
+	if (!str || !itemh)
+		return EINVAL;
+
+	pl_set_str(&rest, str);
+	kar_trim(&rest);
+
+	while (rest.l) {
+		const char *comma = memchr(rest.p, ',', rest.l);
+
+		item.p = rest.p;
+		item.l = comma ? (size_t)(comma - rest.p) : rest.l;
+		kar_trim(&item);
+
+		if (!item.l)
+			return EINVAL;
+
+		err = itemh(&item, arg);
+		if (err)
+			return err;
+
+		if (!comma)
+			break;
+
+		rest.l -= (size_t)(comma + 1 - rest.p);
+		rest.p = comma + 1;
+
+		/* "a," ends in an empty item */
+		if (!rest.l)
+			return EINVAL;
+	}
+
+	return 0;
+}
+
+
+static int event_item(const struct pl *item, void *arg)
+{
+	struct kar_events *ev = arg;
+	size_t i;
+
+	if (item->l >= KAR_EVENT_NAMEL)
+		return EINVAL;
+
+	for (i = 0; i < item->l; i++) {
+		if (!is_token_char(item->p[i]))
+			return EINVAL;
+	}
+
+	/* "other" names the counter of all unlisted packages */
+	if (!pl_strcasecmp(item, "other"))
+		return EINVAL;
+
+	/* Duplicates would only waste a counter slot */
+	if (kar_events_find(ev, item) >= 0)
+		return 0;
+
+	if (ev->n >= KAR_EVENTS_MAX)
+		return E2BIG;
+
+	(void)pl_strcpy(item, ev->name[ev->n++], KAR_EVENT_NAMEL);
+
+	return 0;
+}
+
+
+/**
  * Parse a comma-separated list of event package names
  *
  * @param ev  List to fill (replaced only on success)
@@ -40,69 +140,16 @@ static bool is_space(char c)
 int kar_events_parse(struct kar_events *ev, const char *str)
 {
 	struct kar_events tmp;
-	struct pl item;
-	const char *p;
+	int err;
 
 	if (!ev || !str)
 		return EINVAL;
 
 	memset(&tmp, 0, sizeof(tmp));
 
-	for (p = str; *p; ) {
-		const char *start, *end;
-		size_t len, i;
-
-		while (is_space(*p))
-			++p;
-
-		start = p;
-		while (*p && *p != ',')
-			++p;
-
-		end = p;
-		while (end > start && is_space(end[-1]))
-			--end;
-
-		len = end - start;
-
-		/* An empty list is allowed, an empty item is not */
-		if (!len) {
-			if (*p || tmp.n)
-				return EINVAL;
-			break;
-		}
-
-		if (len >= KAR_EVENT_NAMEL)
-			return EINVAL;
-
-		for (i = 0; i < len; i++) {
-			if (!is_token_char(start[i]))
-				return EINVAL;
-		}
-
-		item.p = start;
-		item.l = len;
-
-		/* "other" names the counter of all unlisted packages */
-		if (!pl_strcasecmp(&item, "other"))
-			return EINVAL;
-
-		/* Duplicates would only waste a counter slot */
-		if (kar_events_find(&tmp, &item) < 0) {
-
-			if (tmp.n >= KAR_EVENTS_MAX)
-				return E2BIG;
-
-			memcpy(tmp.name[tmp.n], start, len);
-			tmp.name[tmp.n++][len] = '\0';
-		}
-
-		if (*p == ',') {
-			++p;
-			if (!*p)
-				return EINVAL;
-		}
-	}
+	err = kar_list_apply(str, event_item, &tmp);
+	if (err)
+		return err;
 
 	*ev = tmp;
 
@@ -221,23 +268,6 @@ int kar_events_print(struct re_printf *pf, const struct kar_events *ev)
  *   <optional message headers after an empty line>
  */
 
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-
-static void trim(struct pl *pl)
-{
-	while (pl->l && is_lws(pl->p[0])) {
-		++pl->p;
-		--pl->l;
-	}
-	while (pl->l && is_lws(pl->p[pl->l - 1]))
-		--pl->l;
-}
-
-
 /* Split at the first c into trimmed halves */
 static int split(const struct pl *pl, char c, struct pl *a, struct pl *b)
 {
@@ -250,8 +280,8 @@ static int split(const struct pl *pl, char c, struct pl *a, struct pl *b)
 	a->l = at - pl->p;
 	b->p = at + 1;
 	b->l = pl->l - a->l - 1;
-	trim(a);
-	trim(b);
+	kar_trim(a);
+	kar_trim(b);
 
 	return 0;
 }
@@ -305,7 +335,7 @@ static int summary_decode(uint32_t c[4], const struct pl *val)
 	if (lp) {
 		u.p = lp + 1;
 		u.l = v.l - (u.p - v.p);
-		trim(&u);
+		kar_trim(&u);
 		if (!u.l || u.p[u.l - 1] != ')')
 			return EINVAL;
 		--u.l;
@@ -315,7 +345,7 @@ static int summary_decode(uint32_t c[4], const struct pl *val)
 		v.l = lp - v.p;
 	}
 
-	trim(&v);
+	kar_trim(&v);
 
 	return pair_decode(&c[0], &c[1], &v);
 }

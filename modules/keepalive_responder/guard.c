@@ -280,6 +280,33 @@ static bool contains_nocase(const struct pl *hay, const char *needle,
 }
 
 
+static int ua_item(const struct pl *item, void *arg)
+{
+	struct kar_uafilter *f = arg;
+	size_t i;
+
+	if (item->l >= KAR_UA_PATL)
+		return EINVAL;
+
+	if (f->n >= KAR_UA_MAX)
+		return E2BIG;
+
+	/* Stored in lower case: matching folds only the header */
+	for (i = 0; i < item->l; i++) {
+		char c = item->p[i];
+
+		if ((unsigned char)c < 0x20 || c == 0x7f)
+			return EINVAL;
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		f->pat[f->n][i] = c;
+	}
+	f->len[f->n++] = item->l;
+
+	return 0;
+}
+
+
 /**
  * Parse the list of User-Agent substrings to drop
  *
@@ -292,42 +319,16 @@ static bool contains_nocase(const struct pl *hay, const char *needle,
 int kar_uafilter_parse(struct kar_uafilter *f, const char *str)
 {
 	struct kar_uafilter tmp;
-	const char *p;
+	int err;
 
 	if (!f || !str)
 		return EINVAL;
 
 	memset(&tmp, 0, sizeof(tmp));
 
-	for (p = str; *p; ) {
-		const char *start = p;
-		size_t len, i;
-
-		while (*p && *p != ',')
-			++p;
-
-		len = p - start;
-		if (!len || len >= KAR_UA_PATL)
-			return EINVAL;
-
-		if (tmp.n >= KAR_UA_MAX)
-			return E2BIG;
-
-		/* Stored in lower case: matching folds only the header */
-		for (i = 0; i < len; i++) {
-			char c = start[i];
-
-			if ((unsigned char)c < 0x20 || c == 0x7f)
-				return EINVAL;
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			tmp.pat[tmp.n][i] = c;
-		}
-		tmp.len[tmp.n++] = len;
-
-		if (*p == ',' && !*++p)
-			return EINVAL;
-	}
+	err = kar_list_apply(str, ua_item, &tmp);
+	if (err)
+		return err;
 
 	*f = tmp;
 
@@ -356,7 +357,7 @@ bool kar_uafilter_match(const struct kar_uafilter *f,
 
 		const struct sip_hdr *hdr = le->data;
 
-		if (hdr->id != SIP_HDR_USER_AGENT)
+		if (!kar_hdr_is(hdr, SIP_HDR_USER_AGENT))
 			continue;
 
 		for (i = 0; i < f->n; i++) {
@@ -406,7 +407,7 @@ static int addr_bytes(const struct sa *sa, uint8_t a[16])
 }
 
 
-static int acl_entry(struct kar_acl *acl, const char *p, size_t len)
+static int acl_entry(struct kar_acl *acl, const struct pl *item)
 {
 	char buf[64];
 	const char *slash;
@@ -416,14 +417,13 @@ static int acl_entry(struct kar_acl *acl, const char *p, size_t len)
 	size_t alen, i;
 	uint8_t max;
 
-	if (!len || len >= sizeof(buf))
+	if (!item->l || item->l >= sizeof(buf))
 		return EINVAL;
 
-	memcpy(buf, p, len);
-	buf[len] = '\0';
+	(void)pl_strcpy(item, buf, sizeof(buf));
 
 	slash = strchr(buf, '/');
-	alen = slash ? (size_t)(slash - buf) : len;
+	alen = slash ? (size_t)(slash - buf) : item->l;
 
 	/* [v6] as in URIs is accepted too */
 	if (alen >= 2 && buf[0] == '[' && buf[alen - 1] == ']') {
@@ -476,12 +476,31 @@ static int acl_entry(struct kar_acl *acl, const char *p, size_t len)
 }
 
 
+struct acl_parse {
+	struct kar_acl acl;
+	struct pl bad;       /**< the entry that failed               */
+};
+
+
+static int acl_item(const struct pl *item, void *arg)
+{
+	struct acl_parse *ap = arg;
+	int err = acl_entry(&ap->acl, item);
+
+	if (err)
+		ap->bad = *item;
+
+	return err;
+}
+
+
 /**
  * Parse the list of trusted sources
  *
  * @param acl List to fill (replaced only on success)
  * @param str Comma-separated addresses and CIDR prefixes; empty = any
- * @param bad Set to the first bad entry on failure (optional)
+ * @param bad Set to the first bad entry on failure, empty for an empty
+ *            one (optional)
  * @param sz  Size of bad
  *
  * @return 0 if success, EINVAL for a bad entry, E2BIG for too many
@@ -489,47 +508,24 @@ static int acl_entry(struct kar_acl *acl, const char *p, size_t len)
 int kar_acl_parse(struct kar_acl *acl, const char *str, char *bad,
 		  size_t sz)
 {
-	struct kar_acl tmp;
-	const char *p;
+	struct acl_parse ap;
 	int err;
 
 	if (!acl || !str)
 		return EINVAL;
 
-	memset(&tmp, 0, sizeof(tmp));
+	memset(&ap, 0, sizeof(ap));
 
-	for (p = str; *p; ) {
-		const char *start, *end;
-
-		while (*p == ' ' || *p == '\t')
-			++p;
-		start = p;
-		while (*p && *p != ',')
-			++p;
-		end = p;
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-			--end;
-
-		err = acl_entry(&tmp, start, end - start);
-		if (err) {
-			if (bad && sz) {
-				size_t n = (size_t)(end - start);
-
-				n = n < sz - 1 ? n : sz - 1;
-				memcpy(bad, start, n);
-				bad[n] = '\0';
-			}
-			return err;
+	err = kar_list_apply(str, acl_item, &ap);
+	if (err) {
+		if (bad && sz) {
+			bad[0] = '\0';
+			(void)pl_strcpy(&ap.bad, bad, sz);
 		}
-
-		if (*p == ',' && !*++p) {
-			if (bad && sz)
-				bad[0] = '\0';
-			return EINVAL;
-		}
+		return err;
 	}
 
-	*acl = tmp;
+	*acl = ap.acl;
 
 	return 0;
 }

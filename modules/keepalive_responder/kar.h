@@ -32,6 +32,11 @@ struct kar_events {
 	size_t n;
 };
 
+/** One item of a comma list; an error ends the list with it */
+typedef int (kar_item_h)(const struct pl *item, void *arg);
+
+int  kar_list_apply(const char *str, kar_item_h *itemh, void *arg);
+void kar_trim(struct pl *pl);
 int  kar_events_parse(struct kar_events *ev, const char *str);
 int  kar_events_find(const struct kar_events *ev, const struct pl *pkg);
 int  kar_events_print(struct re_printf *pf, const struct kar_events *ev);
@@ -52,7 +57,6 @@ enum kar_pkg {
 enum kar_pkg kar_pkg_of(const char *name);
 
 enum {
-	KAR_MWI_VOICE = 0,
 	KAR_MWI_CLASSES = 6,    /**< RFC 3458 message-context classes */
 };
 
@@ -137,6 +141,8 @@ typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
 struct kar_policy {
 	bool exclusive;
 	bool drain;        /**< probes get 503 (out of rotation)    */
+	bool stock_fallback; /**< the core answers OPTIONS that name no
+				  UA from a fallback account (1.1 on) */
 	const struct kar_events *events;
 	kar_ua_match_h *uah;
 	void *arg;
@@ -149,8 +155,14 @@ const char *kar_method_name(enum kar_method meth);
 
 
 /*
- * Checks before the module answers (validate.c)
+ * Headers by name, and checks before the module answers (validate.c)
  */
+
+bool kar_hdr_is(const struct sip_hdr *hdr, enum sip_hdrid id);
+uint32_t kar_hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
+		       const struct sip_hdr **first);
+int  kar_hdr_via(struct sip_via *via, const struct sip_msg *msg);
+void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg);
 
 enum kar_reply kar_validate(const struct sip_msg *msg, bool summary);
 void kar_validate_body(struct pl *body, const struct sip_msg *msg);
@@ -216,8 +228,9 @@ void kar_replies_sdp(struct kar_replies *r, struct kar_sdp *sdp);
 uint64_t kar_reply_totag(const struct kar_replies *r,
 			 const struct sip_msg *msg);
 int  kar_replies_retry(struct kar_replies *r, uint32_t secs);
-void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
-		      uint16_t *scode, const char **reason);
+void kar_reply_status(enum kar_reply reply, uint16_t *scode,
+		      const char **reason);
+int  kar_write_u32(struct mbuf *mb, uint32_t v);
 int  kar_reply_send(struct kar_replies *r, struct sip *sip,
 		    const struct sip_msg *msg, enum kar_reply reply,
 		    bool stateful);

@@ -139,7 +139,7 @@ static void log_request(const struct sip_msg *msg,
 		return;
 	}
 
-	kar_reply_status(kar.replies, reply, &scode, NULL);
+	kar_reply_status(reply, &scode, NULL);
 	host_log(HOST_INFO, "%r %r from %J%s: answered %u\n", &msg->met,
 		 &msg->ruri, &msg->src,
 		 v->stock_bad ? " (stock would reject)" : "", scode);
@@ -196,7 +196,7 @@ static void answer(const struct sip_msg *msg, const struct kar_verdict *v,
 			 &msg->met, &msg->src, err);
 	}
 
-	kar_reply_status(kar.replies, reply, &scode, NULL);
+	kar_reply_status(reply, &scode, NULL);
 	kar_stats_count(&kar.stats, v, reply == KAR_R_DRAIN ? KAR_C_DRAINED :
 			scode < 300 ? KAR_C_ANSWERED : KAR_C_REJECTED);
 }
@@ -608,6 +608,8 @@ static int module_init(void)
 	kar.caps.id = rand_u32();
 	kar.pol.events = &kar.events;
 	kar.pol.uah = host_ua_match;
+	kar.pol.stock_fallback = KAR_BARESIP_MAJOR * 1000 + KAR_BARESIP_MINOR
+		>= 1001;
 
 	err = load_config();
 	if (err)

@@ -8,7 +8,7 @@
  * made here; whether a user part names a local UA is asked through the
  * policy's callback, which host.c wires to baresip's own UA lookup.
  *
- * The rows follow SPEC.md's decision table:
+ * The decision table (docs/design.md):
  *
  *   request                        shared          exclusive
  *   OPTIONS, UA-targeted           pass            200
@@ -23,6 +23,10 @@
  * While draining, every out-of-dialog OPTIONS and NOTIFY keep-alive gets
  * 503 + Retry-After instead, in either mode; other packages are decided
  * as without drain.
+ *
+ * The verdict also says whether stock baresip would have answered the
+ * request with anything but 2xx, for the log.  Headers are read by
+ * name (validate.c): a namesake of Event or To is neither.
  */
 #include <re.h>
 #include "kar.h"
@@ -54,20 +58,22 @@ static void decide_options(struct kar_verdict *v,
 			   const struct kar_policy *pol,
 			   const struct sip_msg *msg)
 {
-	bool ua;
+	bool ua = false;
 
 	/* A probe of the device itself: nobody else would answer 200 */
 	if (!pl_isset(&msg->uri.user)) {
-		v->stock_bad = true;
 		v->reply = KAR_R_OPTIONS_OK;
 	}
 	else {
 		ua = pol->uah && pol->uah(msg, pol->arg);
-		v->stock_bad = !ua;
 
 		if (pol->exclusive)
 			v->reply = KAR_R_OPTIONS_OK;
 	}
+
+	/* 1.0 answers 404 to what names no UA, 1.1 on 200 from its
+	   fallback account */
+	v->stock_bad = !ua && !pol->stock_fallback;
 
 	/* A dispatcher asks "may I send you calls?": not now.  A UA's
 	   own 200 from the core would keep it in rotation. */
@@ -86,8 +92,7 @@ static void decide_notify(struct kar_verdict *v,
 	/* Out of dialog, the core answers 481, 400 or 489: never 2xx */
 	v->stock_bad = true;
 
-	hdr = sip_msg_hdr(msg, SIP_HDR_EVENT);
-	if (!hdr) {
+	if (!kar_hdr_named(msg, SIP_HDR_EVENT, &hdr)) {
 		if (pol->exclusive)
 			v->reply = KAR_R_NO_EVENT;
 		return;
@@ -120,6 +125,9 @@ static void decide_notify(struct kar_verdict *v,
 void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 		       const struct sip_msg *msg)
 {
+	struct sip_via via;
+	struct pl totag;
+
 	if (!v)
 		return;
 
@@ -134,19 +142,21 @@ void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 		return;
 
 	v->meth = kar_method_of(&msg->met);
+	kar_hdr_totag(&totag, msg);
 
 	/* What servers probe with: the rate limit counts these */
 	v->probe = v->meth == KAR_M_OPTIONS ||
-		(v->meth == KAR_M_NOTIFY && !pl_isset(&msg->to.tag));
+		(v->meth == KAR_M_NOTIFY && !pl_isset(&totag));
 
 	/* Never take a request that belongs to a dialog: its owner
 	   (sipsess, sipevent) knows the dialog, the module does not. */
-	if (pl_isset(&msg->to.tag))
+	if (pl_isset(&totag))
 		return;
 
-	/* Without a Via an answer has nowhere to go (libre would send it
-	   to 0.0.0.0:5060, a local port): leave it to the stack */
-	if (!pl_isset(&msg->via.sentby))
+	/* Without a Via an answer has nowhere to go: no answer.  (The
+	   module's head listener drops such requests before it looks at
+	   the verdict, as it drops scanners.) */
+	if (kar_hdr_via(&via, msg))
 		return;
 
 	switch (v->meth) {

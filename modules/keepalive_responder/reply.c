@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Copyright (c) 2026 keepalive_responder developers */
 /**
- * @file reply.c  keepalive_responder -- stateless replies
+ * @file reply.c  keepalive_responder -- the module's answers
  *
  * The module answers without a server transaction.  libre would keep
  * each non-INVITE server transaction for 32 s (UDP) in baresip's small
@@ -11,15 +11,21 @@
  * a keyed hash of what identifies the request (RFC 3261 8.2.7), not a
  * random number as in libre's own stateless replies.
  *
- * Header blocks that do not depend on the request are formatted once,
- * at load time.
+ * Every answer, stateless or not, is encoded here, so all carry the same
+ * set of headers (docs/design.md, "Answers").  Header blocks that do not
+ * depend on the request are formatted once, at load time.
  */
 #include <string.h>
 #include <re.h>
 #include "kar.h"
 
 
-/* Methods the endpoint handles; the same set baresip's core advertises */
+/*
+ * Methods the endpoint handles: what baresip 1.x's core advertises for
+ * an account that allows REFER.  Later versions add UPDATE and make
+ * SUBSCRIBE, PRACK and REFER depend on their configuration, which the
+ * module does not read; the list stays the 1.x one.
+ */
 static const char *allow_methods[] = {
 	"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "NOTIFY",
 	"SUBSCRIBE", "INFO", "MESSAGE", "REFER",
@@ -125,15 +131,15 @@ int kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 	r->secret = secret;
 
 	/* RFC 3261 11.2: what an OPTIONS answer should tell the prober.
-	   Supported stays empty: the core's extensions (gruu, outbound,
-	   path) belong to accounts, not to the device. */
+	   No Supported: the core's extensions (gruu, outbound, path,
+	   100rel, replaces) belong to accounts and baresip versions, not
+	   to the device, and may be left out (RFC 3261 20.37). */
 	err = re_sdprintf(&r->hdrs[KAR_R_OPTIONS_OK],
 			  "Allow: %H\r\n"
 			  "Accept: application/sdp,"
 			  " application/simple-message-summary\r\n"
 			  "Accept-Encoding: identity\r\n"
 			  "Accept-Language: en\r\n"
-			  "Supported: \r\n"
 			  "%H",
 			  print_allow, NULL, print_allow_events, ev);
 	err |= re_sdprintf(&r->hdrs[KAR_R_BAD_EVENT], "%H",
@@ -204,11 +210,16 @@ int kar_replies_retry(struct kar_replies *r, uint32_t secs)
 }
 
 
-void kar_reply_status(const struct kar_replies *r, enum kar_reply reply,
-		      uint16_t *scode, const char **reason)
+/**
+ * Status code and reason phrase of an answer
+ *
+ * @param reply  Which answer
+ * @param scode  Status code (output, 0 for none; optional)
+ * @param reason Reason phrase (output, NULL for none; optional)
+ */
+void kar_reply_status(enum kar_reply reply, uint16_t *scode,
+		      const char **reason)
 {
-	(void)r;
-
 	if ((size_t)reply >= KAR_R_N)
 		reply = KAR_R_NONE;
 
@@ -278,8 +289,15 @@ uint64_t kar_reply_totag(const struct kar_replies *r,
 }
 
 
-/* Decimal digits of v, without a formatting pass */
-static int write_u32(struct mbuf *mb, uint32_t v)
+/**
+ * Write the decimal digits of a number, without a formatting pass
+ *
+ * @param mb Buffer to write to
+ * @param v  Number
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_write_u32(struct mbuf *mb, uint32_t v)
 {
 	char buf[10];
 	size_t i = sizeof(buf);
@@ -340,7 +358,8 @@ static bool param_find(const struct pl *params, const char *name,
 
 /* The top Via gets received/rport as RFC 3261 18.2.1 and RFC 3581 say */
 static int write_top_via(struct mbuf *mb, const struct sip_hdr *hdr,
-			 const struct sip_msg *msg, bool *rportp)
+			 const struct sip_via *via, const struct sa *src,
+			 bool *rportp)
 {
 	struct pl rp;
 	bool rport;
@@ -349,20 +368,20 @@ static int write_top_via(struct mbuf *mb, const struct sip_hdr *hdr,
 	err = mbuf_write_pl(mb, &hdr->name);
 	err |= mbuf_write_str(mb, ": ");
 
-	rport = param_find(&msg->via.params, "rport", &rp);
+	rport = param_find(&via->params, "rport", &rp);
 	if (rport) {
 		err |= mbuf_write_pl_skip(mb, &hdr->val, &rp);
 		err |= mbuf_write_str(mb, ";rport=");
-		err |= write_u32(mb, sa_port(&msg->src));
+		err |= kar_write_u32(mb, sa_port(src));
 	}
 	else {
 		err |= mbuf_write_pl(mb, &hdr->val);
 	}
 
-	if (rport || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR)) {
+	if (rport || !sa_cmp(src, &via->addr, SA_ADDR)) {
 		char addr[64];
 
-		if (sa_ntop(&msg->src, addr, sizeof(addr)))
+		if (sa_ntop(src, addr, sizeof(addr)))
 			return EINVAL;
 
 		err |= mbuf_write_str(mb, ";received=");
@@ -391,7 +410,8 @@ static int write_hdr(struct mbuf *mb, const struct sip_hdr *hdr)
 
 
 static int write_to(struct mbuf *mb, const struct kar_replies *r,
-		    const struct sip_hdr *hdr, const struct sip_msg *msg)
+		    const struct sip_hdr *hdr, const struct sip_msg *msg,
+		    bool tagged)
 {
 	int err;
 
@@ -399,7 +419,7 @@ static int write_to(struct mbuf *mb, const struct kar_replies *r,
 	err |= mbuf_write_str(mb, ": ");
 	err |= mbuf_write_pl(mb, &hdr->val);
 
-	if (!pl_isset(&msg->to.tag)) {
+	if (!tagged) {
 		static const char hex[] = "0123456789abcdef";
 		uint64_t tag = kar_reply_totag(r, msg);
 		char buf[5 + 16];
@@ -418,31 +438,22 @@ static int write_to(struct mbuf *mb, const struct kar_replies *r,
 }
 
 
-/**
- * Encode the module's answer to a request
- *
- * @param mb    Buffer to write to (at its current position)
- * @param r     Reply set
- * @param msg   SIP request
- * @param reply Which answer
- * @param rport Set to true when the request asked for rport (optional)
- *
- * @return 0 if success, otherwise errorcode
- */
-int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
-		     const struct sip_msg *msg, enum kar_reply reply,
-		     bool *rport)
+/* Status line, the request's own headers (by name: a namesake of one
+   is not copied), the answer's headers, the body or its absence */
+static int encode(struct mbuf *mb, const struct kar_replies *r,
+		  const struct sip_msg *msg, enum kar_reply reply,
+		  const struct sip_via *via, bool *rport)
 {
 	const struct le *le;
-	bool rp = false;
+	struct pl totag;
 	bool top = true;
 	int err;
 
-	if (!mb || !r || !msg || reply <= KAR_R_NONE || reply >= KAR_R_N)
-		return EINVAL;
+	kar_hdr_totag(&totag, msg);
+	*rport = false;
 
 	err  = mbuf_write_str(mb, "SIP/2.0 ");
-	err |= write_u32(mb, status[reply].scode);
+	err |= kar_write_u32(mb, status[reply].scode);
 	err |= mbuf_write_u8(mb, ' ');
 	err |= mbuf_write_str(mb, status[reply].reason);
 	err |= mbuf_write_str(mb, "\r\n");
@@ -454,21 +465,25 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 		switch (hdr->id) {
 
 		case SIP_HDR_VIA:
-			if (top)
-				err = write_top_via(mb, hdr, msg, &rp);
-			else
-				err = write_hdr(mb, hdr);
-			top = false;
-			break;
-
 		case SIP_HDR_TO:
-			err = write_to(mb, r, hdr, msg);
-			break;
-
 		case SIP_HDR_FROM:
 		case SIP_HDR_CALL_ID:
 		case SIP_HDR_CSEQ:
-			err = write_hdr(mb, hdr);
+			if (!kar_hdr_is(hdr, hdr->id))
+				break;
+
+			if (hdr->id == SIP_HDR_VIA && top) {
+				err = write_top_via(mb, hdr, via, &msg->src,
+						    rport);
+				top = false;
+			}
+			else if (hdr->id == SIP_HDR_TO) {
+				err = write_to(mb, r, hdr, msg,
+					       pl_isset(&totag));
+			}
+			else {
+				err = write_hdr(mb, hdr);
+			}
 			break;
 
 		default:
@@ -498,10 +513,62 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
 	else
 		err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
 
+	return err;
+}
+
+
+/**
+ * Encode the module's answer to a request
+ *
+ * @param mb    Buffer to write to (at its current position)
+ * @param r     Reply set
+ * @param msg   SIP request
+ * @param reply Which answer
+ * @param rport Set to true when the request asked for rport (optional)
+ *
+ * @return 0 if success, EBADMSG for a request without a Via, otherwise
+ *         errorcode
+ */
+int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
+		     const struct sip_msg *msg, enum kar_reply reply,
+		     bool *rport)
+{
+	struct sip_via via;
+	bool rp;
+	int err;
+
+	if (!mb || !r || !msg || reply <= KAR_R_NONE || reply >= KAR_R_N)
+		return EINVAL;
+
+	if (kar_hdr_via(&via, msg))
+		return EBADMSG;
+
+	err = encode(mb, r, msg, reply, &via, &rp);
+
 	if (rport)
 		*rport = rp;
 
 	return err;
+}
+
+
+/*
+ * Where the answer goes (RFC 3261 18.2.2), as libre computes it, but
+ * from the request's own top Via: libre's msg->via may be a namesake's
+ */
+static void reply_addr(struct sa *dst, const struct sip_msg *msg,
+		       const struct sip_via *via, bool rport)
+{
+	struct sip_msg m;
+
+	if (via->val.p == msg->via.val.p) {
+		sip_reply_addr(dst, msg, rport);
+		return;
+	}
+
+	m = *msg;
+	m.via = *via;
+	sip_reply_addr(dst, &m, rport);
 }
 
 
@@ -513,6 +580,7 @@ int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
  * answered through a libre server transaction instead: its
  * retransmissions must get the same answer without doing it again, and
  * such requests are rare enough for a transaction to cost nothing.
+ * Both carry the same bytes, encoded here.
  *
  * @param r        Reply set
  * @param sip      SIP stack
@@ -526,6 +594,7 @@ int kar_reply_send(struct kar_replies *r, struct sip *sip,
 		   const struct sip_msg *msg, enum kar_reply reply,
 		   bool stateful)
 {
+	struct sip_via via;
 	struct sa dst;
 	bool rport;
 	int err;
@@ -537,16 +606,12 @@ int kar_reply_send(struct kar_replies *r, struct sip *sip,
 	if (!pl_strcmp(&msg->met, "ACK"))
 		return 0;
 
-	if (stateful) {
-		return sip_treplyf(NULL, NULL, sip, msg, false,
-				   status[reply].scode, status[reply].reason,
-				   "%sContent-Length: 0\r\n\r\n",
-				   r->hdrs[reply] ? r->hdrs[reply] : "");
-	}
+	if (kar_hdr_via(&via, msg))
+		return EBADMSG;
 
-	/* The transport may keep a reference while a TCP connection is
-	   not writable yet; then the buffer is theirs and we take a new
-	   one. */
+	/* The transport, or a transaction, may keep a reference (a TCP
+	   connection not writable yet, retransmissions): then the buffer
+	   is theirs and we take a new one. */
 	if (!r->mb || mem_nrefs(r->mb) > 1) {
 		r->mb = mem_deref(r->mb);
 		r->mb = mbuf_alloc(512);
@@ -556,13 +621,18 @@ int kar_reply_send(struct kar_replies *r, struct sip *sip,
 
 	mbuf_rewind(r->mb);
 
-	err = kar_reply_encode(r->mb, r, msg, reply, &rport);
+	err = encode(r->mb, r, msg, reply, &via, &rport);
 	if (err)
 		return err;
 
 	r->mb->pos = 0;
 
-	sip_reply_addr(&dst, msg, rport);
+	reply_addr(&dst, msg, &via, rport);
+
+	if (stateful) {
+		return sip_strans_reply(NULL, sip, msg, &dst,
+					status[reply].scode, r->mb);
+	}
 
 	return sip_send(sip, msg->sock, msg->tp, &dst, r->mb);
 }

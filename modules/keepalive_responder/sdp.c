@@ -253,21 +253,6 @@ static int addr_text(struct kar_sdp *s, const struct sa *laddr)
 }
 
 
-/* Decimal digits of v, without a formatting pass */
-static int write_size(struct mbuf *mb, size_t v)
-{
-	char buf[20];
-	size_t i = sizeof(buf);
-
-	do {
-		buf[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && i);
-
-	return mbuf_write_mem(mb, (uint8_t *)buf + i, sizeof(buf) - i);
-}
-
-
 /**
  * Write Content-Type, Content-Length, the empty line and the body
  *
@@ -300,7 +285,7 @@ int kar_sdp_encode(struct mbuf *mb, struct kar_sdp *s,
 	len = s->headl + 2 + al + (sizeof(mid) - 1) + 2 + al + s->taill;
 
 	err  = mbuf_write_mem(mb, (const uint8_t *)ctype, sizeof(ctype) - 1);
-	err |= write_size(mb, len);
+	err |= kar_write_u32(mb, (uint32_t)len);
 	err |= mbuf_write_mem(mb, (const uint8_t *)"\r\n\r\n", 4);
 	err |= mbuf_write_mem(mb, (const uint8_t *)s->head, s->headl);
 	err |= mbuf_write_u8(mb, s->ipver);
@@ -333,18 +318,6 @@ static bool is_zero_q(const struct pl *q)
 }
 
 
-static void trim(struct pl *pl)
-{
-	while (pl->l && (pl->p[0] == ' ' || pl->p[0] == '\t')) {
-		++pl->p;
-		--pl->l;
-	}
-	while (pl->l && (pl->p[pl->l - 1] == ' ' ||
-			 pl->p[pl->l - 1] == '\t'))
-		--pl->l;
-}
-
-
 /*
  * One media-range with its parameters: how specifically it names
  * application/sdp (3 exactly, 2 application/x, 1 x/x, 0 not at all)
@@ -360,7 +333,7 @@ static int range_rank(const struct pl *range, bool *ok)
 
 	type.p = p;
 	type.l = semi ? (size_t)(semi - p) : range->l;
-	trim(&type);
+	kar_trim(&type);
 
 	if (!pl_strcasecmp(&type, "application/sdp"))
 		rank = 3;
@@ -393,8 +366,8 @@ static int range_rank(const struct pl *range, bool *ok)
 			name.l = eq - param.p;
 			val.p = eq + 1;
 			val.l = param.p + param.l - val.p;
-			trim(&name);
-			trim(&val);
+			kar_trim(&name);
+			kar_trim(&val);
 
 			if (!pl_strcasecmp(&name, "q"))
 				*ok = !is_zero_q(&val);
@@ -402,6 +375,39 @@ static int range_rank(const struct pl *range, bool *ok)
 	}
 
 	return rank;
+}
+
+
+struct accept {
+	bool seen;
+	bool ok;
+	int best;
+};
+
+
+/* One media-range (libre splits Accept at its commas) */
+static bool accept_range(const struct sip_hdr *hdr,
+			 const struct sip_msg *msg, void *arg)
+{
+	struct accept *acc = arg;
+	bool ok = false;
+	int rank;
+	(void)msg;
+
+	if (!kar_hdr_is(hdr, SIP_HDR_ACCEPT))
+		return false;
+
+	acc->seen = true;
+
+	rank = range_rank(&hdr->val, &ok);
+	if (!rank || rank < acc->best)
+		return false;
+
+	/* Equally specific ranges: any q above 0 admits */
+	acc->ok = rank > acc->best ? ok : (acc->ok || ok);
+	acc->best = rank;
+
+	return false;
 }
 
 
@@ -419,50 +425,13 @@ static int range_rank(const struct pl *range, bool *ok)
  */
 bool kar_sdp_accepted(const struct sip_msg *msg)
 {
-	const struct le *le;
-	bool seen = false, ok = false;
-	int best = 0;
+	struct accept acc = {false, false, 0};
 
 	if (!msg)
 		return false;
 
-	for (le = msg->hdrl.head; le; le = le->next) {
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_ACCEPT, accept_range,
+				&acc);
 
-		const struct sip_hdr *hdr = le->data;
-		struct pl val;
-
-		if (hdr->id != SIP_HDR_ACCEPT)
-			continue;
-
-		seen = true;
-		val = hdr->val;
-
-		while (val.l) {
-			const char *comma = memchr(val.p, ',', val.l);
-			struct pl range;
-			bool rok = false;
-			int rank;
-
-			range.p = val.p;
-			range.l = comma ? (size_t)(comma - val.p) : val.l;
-
-			if (comma) {
-				val.l -= range.l + 1;
-				val.p = comma + 1;
-			}
-			else {
-				val.l = 0;
-			}
-
-			rank = range_rank(&range, &rok);
-			if (!rank || rank < best)
-				continue;
-
-			/* Equally specific ranges: any q above 0 admits */
-			ok = rank > best ? rok : (ok || rok);
-			best = rank;
-		}
-	}
-
-	return !seen || ok;
+	return !acc.seen || acc.ok;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Copyright (c) 2026 keepalive_responder developers */
 /**
- * @file validate.c  keepalive_responder -- checks before an answer
+ * @file validate.c  keepalive_responder -- headers by name, checks
+ *
+ * The headers the module reads, found by their names (below).
  *
  * Whenever the module answers a request itself, it first checks what
  * RFC 3261 8.2 asks a UAS to check, and answers the error instead:
@@ -26,24 +28,65 @@ enum {
 
 
 /*
- * libre finds a header by its id, a 12-bit hash of the name: a header
- * whose name only collides with the one asked for ("X-bpp" with "CSeq")
- * is found as well.  The checks see only the headers of that name.
+ * libre files a header under its id, a 12-bit hash of the name: a
+ * header whose name only collides with the one asked for ("Abcgg" with
+ * "CSeq") is found by that id as well.  What the module reads, it reads
+ * from headers of the right name only.
  */
-struct named {
+static const struct {
+	enum sip_hdrid id;
 	const char *name;
 	const char *compact;          /**< compact form, or NULL      */
-	const struct sip_hdr *first;
-	uint32_t n;
+} names[] = {
+	{SIP_HDR_ACCEPT,           "Accept",           NULL},
+	{SIP_HDR_CALL_ID,          "Call-ID",          "i"},
+	{SIP_HDR_CONTENT_ENCODING, "Content-Encoding", "e"},
+	{SIP_HDR_CONTENT_LENGTH,   "Content-Length",   "l"},
+	{SIP_HDR_CONTENT_TYPE,     "Content-Type",     "c"},
+	{SIP_HDR_CSEQ,             "CSeq",             NULL},
+	{SIP_HDR_EVENT,            "Event",            "o"},
+	{SIP_HDR_FROM,             "From",             "f"},
+	{SIP_HDR_REQUIRE,          "Require",          NULL},
+	{SIP_HDR_TO,               "To",               "t"},
+	{SIP_HDR_USER_AGENT,       "User-Agent",       NULL},
+	{SIP_HDR_VIA,              "Via",              "v"},
 };
 
 
-static bool has_name(const struct sip_hdr *hdr, const char *name,
-		     const char *compact)
+/**
+ * Is a header the one its id stands for, by its name?
+ *
+ * @param hdr SIP header
+ * @param id  Header id (one of those the module reads)
+ *
+ * @return true if the name is that header's, long or compact
+ */
+bool kar_hdr_is(const struct sip_hdr *hdr, enum sip_hdrid id)
 {
-	return !pl_strcasecmp(&hdr->name, name) ||
-		(compact && !pl_strcasecmp(&hdr->name, compact));
+	size_t i;
+
+	if (!hdr || hdr->id != id)
+		return false;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+
+		if (names[i].id != id)
+			continue;
+
+		return !pl_strcasecmp(&hdr->name, names[i].name) ||
+			(names[i].compact &&
+			 !pl_strcasecmp(&hdr->name, names[i].compact));
+	}
+
+	return false;
 }
+
+
+struct named {
+	enum sip_hdrid id;
+	const struct sip_hdr *first;
+	uint32_t n;
+};
 
 
 static bool count_named(const struct sip_hdr *hdr,
@@ -52,24 +95,87 @@ static bool count_named(const struct sip_hdr *hdr,
 	struct named *nd = arg;
 	(void)msg;
 
-	if (has_name(hdr, nd->name, nd->compact) && !nd->n++)
+	if (kar_hdr_is(hdr, nd->id) && !nd->n++)
 		nd->first = hdr;
 
 	return false;
 }
 
 
-/* How many headers of that name; the first of them in *first */
-static uint32_t hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
-			  const char *name, const char *compact,
-			  const struct sip_hdr **first)
+/**
+ * Count the headers of a name (libre makes each element of a comma
+ * list a header of its own)
+ *
+ * @param msg   SIP message
+ * @param id    Header id (one of those the module reads)
+ * @param first The first of them, NULL if none (optional)
+ *
+ * @return How many headers of that name the message has
+ */
+uint32_t kar_hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
+		       const struct sip_hdr **first)
 {
-	struct named nd = {name, compact, NULL, 0};
+	struct named nd = {id, NULL, 0};
 
 	(void)sip_msg_hdr_apply(msg, true, id, count_named, &nd);
-	*first = nd.first;
+
+	if (first)
+		*first = nd.first;
 
 	return nd.n;
+}
+
+
+/**
+ * The top Via of a request, from a header of that name
+ *
+ * libre decodes msg->via from the first header of Via's id, which may
+ * be a namesake; then the real one is decoded here.
+ *
+ * @param via Top Via (output)
+ * @param msg SIP request
+ *
+ * @return 0 if success, ENOENT if there is none, or a decoding error
+ */
+int kar_hdr_via(struct sip_via *via, const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr;
+
+	if (!via || !kar_hdr_named(msg, SIP_HDR_VIA, &hdr))
+		return ENOENT;
+
+	if (hdr->val.p == msg->via.val.p) {
+		*via = msg->via;
+		return 0;
+	}
+
+	return sip_via_decode(via, &hdr->val);
+}
+
+
+/**
+ * The To tag of a request, from a header of that name
+ *
+ * libre decodes msg->to from the last header of To's id, which may be
+ * a namesake; then the first real one is decoded here.
+ *
+ * @param tag To tag (output, empty if there is none)
+ * @param msg SIP request
+ */
+void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr;
+	struct sip_addr addr;
+
+	*tag = pl_null;
+
+	if (!kar_hdr_named(msg, SIP_HDR_TO, &hdr))
+		return;
+
+	if (hdr->val.p == msg->to.val.p)
+		*tag = msg->to.tag;
+	else if (!sip_addr_decode(&addr, &hdr->val))
+		(void)msg_param_decode(&addr.params, "tag", tag);
 }
 
 
@@ -111,8 +217,7 @@ static bool clen_valid(const struct sip_msg *msg)
 	const struct sip_hdr *hdr;
 	uint32_t clen;
 
-	switch (hdr_named(msg, SIP_HDR_CONTENT_LENGTH, "Content-Length", "l",
-			  &hdr)) {
+	switch (kar_hdr_named(msg, SIP_HDR_CONTENT_LENGTH, &hdr)) {
 
 	case 0:
 		/* Optional on UDP; libre refuses a TCP message without */
@@ -139,7 +244,7 @@ static bool cseq_valid(const struct sip_msg *msg)
 	const struct sip_hdr *hdr;
 	struct sip_cseq cseq;
 
-	if (hdr_named(msg, SIP_HDR_CSEQ, "CSeq", NULL, &hdr) != 1)
+	if (kar_hdr_named(msg, SIP_HDR_CSEQ, &hdr) != 1)
 		return false;
 
 	/* its own value: libre's msg->cseq may come from a namesake */
@@ -164,7 +269,7 @@ static bool tag_set(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	(void)msg;
 	(void)arg;
 
-	return pl_isset(&hdr->val) && has_name(hdr, "Require", NULL);
+	return pl_isset(&hdr->val) && kar_hdr_is(hdr, SIP_HDR_REQUIRE);
 }
 
 
@@ -181,23 +286,28 @@ static bool not_identity(const struct sip_hdr *hdr,
 	(void)msg;
 	(void)arg;
 
-	return pl_isset(&hdr->val) && pl_strcasecmp(&hdr->val, "identity");
+	return kar_hdr_is(hdr, SIP_HDR_CONTENT_ENCODING) &&
+		pl_isset(&hdr->val) && pl_strcasecmp(&hdr->val, "identity");
 }
 
 
 /* A message-summary body, plain; a body without Content-Type has no
-   type the module could read it as (RFC 3261 7.4.1 makes it a must) */
+   type the module could read it as (RFC 3261 7.4.1 makes it a must),
+   nor has one with two */
 static bool summary_valid(const struct sip_msg *msg)
 {
+	const struct sip_hdr *hdr;
+	struct msg_ctype ctyp;
 	struct pl body;
 
 	kar_validate_body(&body, msg);
 	if (!body.l)
 		return true;
 
-	if (!sip_msg_hdr(msg, SIP_HDR_CONTENT_TYPE) ||
-	    !msg_ctype_cmp(&msg->ctyp, "application",
-			   "simple-message-summary"))
+	/* its own value: libre's msg->ctyp may come from a namesake */
+	if (kar_hdr_named(msg, SIP_HDR_CONTENT_TYPE, &hdr) != 1 ||
+	    msg_ctype_decode(&ctyp, &hdr->val) ||
+	    !msg_ctype_cmp(&ctyp, "application", "simple-message-summary"))
 		return false;
 
 	return !sip_msg_hdr_apply(msg, true, SIP_HDR_CONTENT_ENCODING,
@@ -264,8 +374,7 @@ void kar_validate_body(struct pl *body, const struct sip_msg *msg)
 	body->p = (const char *)mbuf_buf(msg->mb);
 	body->l = mbuf_get_left(msg->mb);
 
-	if (hdr_named(msg, SIP_HDR_CONTENT_LENGTH, "Content-Length", "l",
-		      &hdr) &&
+	if (kar_hdr_named(msg, SIP_HDR_CONTENT_LENGTH, &hdr) &&
 	    clen_decode(&hdr->val, &clen) && clen < body->l)
 		body->l = clen;
 }
@@ -284,7 +393,7 @@ static bool print_tag(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	struct tags *t = arg;
 	(void)msg;
 
-	if (!pl_isset(&hdr->val) || !has_name(hdr, "Require", NULL))
+	if (!pl_isset(&hdr->val) || !kar_hdr_is(hdr, SIP_HDR_REQUIRE))
 		return false;
 
 	t->err = re_hprintf(t->pf, "%s%r", t->first ? "" : ", ", &hdr->val);

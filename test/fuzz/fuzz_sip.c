@@ -29,14 +29,16 @@
  * Besides the sanitizers, properties the module promises are checked
  * (abort() with a message when one fails):
  *   - an in-dialog request (To tag) is never answered, nor one without
- *     a Via (the answer would have nowhere to go);
+ *     a Via (the answer would have nowhere to go), both read from the
+ *     headers of those names, not from libre's fields of their ids;
  *   - OPTIONS with no user part is always answered 200, and exclusive
  *     mode answers every out-of-dialog OPTIONS (given a Via);
- *   - encoding cannot fail, the same request decoded again (a
- *     retransmission) gets byte-identical answers, and the answer
- *     decodes as a SIP response with the status of the reply kind and a
- *     To tag; an OPTIONS 200 has the SDP exactly when Accept admits
- *     it, and its Content-Length is the body's;
+ *   - encoding cannot fail (but without a Via, where it must), the
+ *     same request decoded again (a retransmission) gets byte-identical
+ *     answers, and the answer decodes as a SIP response with the status
+ *     of the reply kind and a To tag; an OPTIONS 200 has the SDP
+ *     exactly when Accept admits it, and its Content-Length is the
+ *     body's;
  *   - no request that fails an RFC 3261 8.2 check (judged here by a
  *     plain reference on the raw header lines) gets a 2xx from the
  *     module, and one that passes keeps the decision table's answer;
@@ -185,6 +187,57 @@ static void src_from(struct sa *src, const uint8_t *p, size_t n)
 
 
 /*
+ * The top Via and the To tag, read from the headers of those names (a
+ * header whose name only hashes alike is filed under the same id)
+ */
+
+static bool named(const struct sip_hdr *hdr, const char *name,
+		  const char *compact)
+{
+	return !pl_strcasecmp(&hdr->name, name) ||
+		(compact && !pl_strcasecmp(&hdr->name, compact));
+}
+
+
+static const struct sip_hdr *ref_first(const struct sip_msg *msg,
+				       const char *name, const char *compact)
+{
+	const struct le *le;
+
+	for (le = msg->hdrl.head; le; le = le->next) {
+		if (named(le->data, name, compact))
+			return le->data;
+	}
+
+	return NULL;
+}
+
+
+static bool ref_via(const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr = ref_first(msg, "Via", "v");
+	struct sip_via via;
+
+	return hdr && !sip_via_decode(&via, &hdr->val);
+}
+
+
+static bool ref_totag(const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr = ref_first(msg, "To", "t");
+	struct sip_addr addr;
+	struct pl tag = PL_INIT;
+
+	if (!hdr || sip_addr_decode(&addr, &hdr->val))
+		return false;
+
+	(void)msg_param_decode(&addr.params, "tag", &tag);
+
+	return pl_isset(&tag);
+}
+
+
+/*
  * Properties of the verdict
  */
 
@@ -192,8 +245,8 @@ static void check_verdict(const struct kar_verdict *v,
 			  const struct kar_policy *pol,
 			  const struct sip_msg *msg)
 {
-	bool totag = pl_isset(&msg->to.tag);
-	bool via = pl_isset(&msg->via.sentby);
+	bool totag = ref_totag(msg);
+	bool via = ref_via(msg);
 
 	CHECK((size_t)v->reply < KAR_R_N, "reply %d", v->reply);
 	CHECK(v->meth == kar_method_of(&msg->met), "method class %d",
@@ -232,6 +285,7 @@ static void check_verdict(const struct kar_verdict *v,
  * Replies
  */
 
+/* Encoding cannot fail, but for a request without a Via of its own */
 static struct mbuf *encode(const struct sip_msg *msg, enum kar_reply reply)
 {
 	struct mbuf *mb = mbuf_alloc(512);
@@ -241,6 +295,12 @@ static struct mbuf *encode(const struct sip_msg *msg, enum kar_reply reply)
 	CHECK(mb != NULL, "no memory");
 
 	err = kar_reply_encode(mb, fz.replies, msg, reply, &rport);
+	if (!ref_via(msg)) {
+		CHECK(err == EBADMSG, "answer to a Via-less request (%d)",
+		      err);
+		return mem_deref(mb);
+	}
+
 	CHECK(err == 0, "kar_reply_encode(%d) failed: %d", reply, err);
 
 	return mb;
@@ -262,6 +322,9 @@ static void check_reply(const struct sip_msg *msg,
 	int err;
 
 	mb = encode(msg, reply);
+	if (!mb)
+		return;
+
 	mb2 = encode(msg, reply);
 	CHECK(same(mb, mb2), "two encodings differ (reply %d)", reply);
 
@@ -278,12 +341,12 @@ static void check_reply(const struct sip_msg *msg,
 	CHECK(err == 0, "the answer does not decode (%d):\n%b", err,
 	      mb->buf, mb->end);
 
-	kar_reply_status(fz.replies, reply, &scode, NULL);
+	kar_reply_status(reply, &scode, NULL);
 	CHECK(!resp->req && resp->scode == scode,
 	      "answer status %u, expected %u", resp->scode, scode);
 
 	/* Only a To header the request had can carry the module's tag */
-	if (sip_msg_hdr(msg, SIP_HDR_TO))
+	if (ref_first(msg, "To", "t"))
 		CHECK(pl_isset(&resp->to.tag), "answer without To tag:\n%b",
 		      mb->buf, mb->end);
 
@@ -307,14 +370,6 @@ static void check_reply(const struct sip_msg *msg,
 /*
  * Validation, against a plain reference on the raw header lines
  */
-
-static bool named(const struct sip_hdr *hdr, const char *name,
-		  const char *compact)
-{
-	return !pl_strcasecmp(&hdr->name, name) ||
-		(compact && !pl_strcasecmp(&hdr->name, compact));
-}
-
 
 static bool all_digits(const struct pl *pl, uint64_t *v)
 {
@@ -371,6 +426,9 @@ static bool ref_invalid(const struct sip_msg *msg, bool summary)
 	size_t cseqs = 0, clens = 0, i;
 	uint64_t clen = 0;
 	bool clen_bad = false, require = false, encoded = false;
+	const struct sip_hdr *ctype_hdr = NULL;
+	size_t ctypes = 0;
+	struct msg_ctype ctyp;
 	struct sip_cseq cseq;
 	struct pl scheme;
 	const char *colon;
@@ -387,6 +445,9 @@ static bool ref_invalid(const struct sip_msg *msg, bool summary)
 			if (!all_digits(&hdr->val, &clen))
 				clen_bad = true;
 		}
+
+		if (named(hdr, "Content-Type", "c") && !ctypes++)
+			ctype_hdr = hdr;
 
 		if (named(hdr, "Content-Encoding", "e") &&
 		    !identity_only(&hdr->val))
@@ -425,8 +486,11 @@ static bool ref_invalid(const struct sip_msg *msg, bool summary)
 	if (!summary || !(clens ? clen : mbuf_get_left(msg->mb)))
 		return false;
 
-	return !msg_ctype_cmp(&msg->ctyp, "application",
-			      "simple-message-summary") || encoded;
+	/* one Content-Type, its own value: libre's msg->ctyp is taken
+	   from any header whose name hashes like it */
+	return ctypes != 1 || msg_ctype_decode(&ctyp, &ctype_hdr->val) ||
+		!msg_ctype_cmp(&ctyp, "application",
+			       "simple-message-summary") || encoded;
 }
 
 
@@ -440,7 +504,7 @@ static enum kar_reply check_validate(const struct sip_msg *msg,
 
 	CHECK((size_t)bad < KAR_R_N, "validation reply %d", bad);
 
-	kar_reply_status(fz.replies, final, &scode, NULL);
+	kar_reply_status(final, &scode, NULL);
 
 	if (ref_invalid(msg, summary))
 		CHECK(scode >= 300, "an invalid %r answered %u", &msg->met,
@@ -576,8 +640,10 @@ static void handle(const struct sip_msg *msg, const struct sip_msg *again,
 	for (m = 0; m < 4; m++) {
 		for (i = 0; i < ARRAY_SIZE(uah); i++) {
 
+			memset(&pol, 0, sizeof(pol));
 			pol.exclusive = (m & 1) != 0;
 			pol.drain = m >= 2;
+			pol.stock_fallback = (i & 1) != 0;
 			pol.events = &fz.events;
 			pol.uah = uah[i];
 			pol.arg = NULL;

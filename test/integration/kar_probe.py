@@ -86,7 +86,9 @@ EXTRA_WAIT = 0.3 * TIME_SCALE       # window for a second answer
 CTRL_TIMEOUT = 3.0 * TIME_SCALE
 
 SIX_HEADERS = ("allow", "accept", "accept-encoding", "accept-language",
-               "supported", "allow-events")
+               "allow-events")
+# what no answer of the module carries (docs/design.md, Answers)
+NOT_HEADERS = ("supported", "server")
 ACCEPTED_EVENTS = ("keep-alive", "check-sync", "message-summary")
 COUNTER_KEYS = ("answered", "drained", "passed", "rejected",
                 "dropped-rate", "dropped-scanner", "untrusted")
@@ -766,6 +768,9 @@ def six_headers(resp, kw):
     missing = [h for h in SIX_HEADERS if not resp.has(h)]
     if missing:
         raise Fail("missing header(s) %s" % ", ".join(missing))
+    extra = [h for h in NOT_HEADERS if resp.has(h)]
+    if extra:
+        raise Fail("has header(s) %s" % ", ".join(extra))
 
 
 def no_allow(resp, kw):

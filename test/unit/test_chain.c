@@ -303,7 +303,7 @@ static void test_fixture(void)
 }
 
 
-/* SPEC: behind libre's transaction layer, before baresip's core */
+/* Behind libre's transaction layer, before baresip's core */
 static void test_attach(void)
 {
 	const struct lsnr_peek *p;
@@ -338,7 +338,7 @@ static void test_attach(void)
 }
 
 
-/* SPEC: unloading restores the listener chain exactly */
+/* Unloading restores the listener chain exactly */
 static void test_detach(void)
 {
 	const struct le *before[16], *after[16];
@@ -385,7 +385,7 @@ static void test_detach_late(void)
 }
 
 
-/* SPEC: loading it again works */
+/* Loading it again works */
 static void test_reattach(void)
 {
 	struct fixture f;

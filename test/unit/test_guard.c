@@ -177,7 +177,7 @@ static void test_rate_alloc(void)
 }
 
 
-/* SPEC: token bucket, burst 2x rate */
+/* token bucket, burst 2x rate */
 static void test_rate_burst(void)
 {
 	struct kar_rate *r = NULL;
@@ -254,7 +254,7 @@ static void test_rate_full_table(void)
 
 
 /*
- * SPEC: memory stays bounded; a new source takes the slot of the one
+ * Memory stays bounded; a new source takes the slot of the one
  * seen least recently, which then starts over with a full bucket
  */
 static void test_rate_evict(void)
@@ -328,13 +328,22 @@ static void test_ua_match(void)
 	CU_ASSERT_FALSE(ua_drop(&f, "User-Agent: sip-sca\r\n"));
 	CU_ASSERT_FALSE(ua_drop(&f, NULL));
 
-	/* Only User-Agent counts */
+	/* Only User-Agent counts; Aahyp hashes as User-Agent does, and
+	   is no User-Agent */
 	CU_ASSERT_FALSE(ua_drop(&f, "Server: friendly-scanner\r\n"
 			       "Subject: sipvicious\r\n"));
+	CU_ASSERT_FALSE(ua_drop(&f, "Aahyp: friendly-scanner\r\n"));
+
+	/* White space around an item is the list's, as in every list */
+	CU_ASSERT_EQUAL_FATAL(kar_uafilter_parse(&f, " sipcli ,\tiWar"), 0);
+	CU_ASSERT_EQUAL(f.n, 2);
+	CU_ASSERT_TRUE(ua_drop(&f, "User-Agent: sipcli\r\n"));
+	CU_ASSERT_TRUE(ua_drop(&f, "User-Agent: IWAR/1\r\n"));
+	CU_ASSERT_FALSE(ua_drop(&f, "User-Agent: a sip cli\r\n"));
 }
 
 
-/* SPEC: empty disables the filter */
+/* empty disables the filter */
 static void test_ua_empty(void)
 {
 	struct kar_uafilter f;
@@ -440,7 +449,7 @@ static void test_acl_parse(void)
 }
 
 
-/* SPEC: host bits of a prefix are ignored */
+/* host bits of a prefix are ignored */
 static void test_acl_prefix(void)
 {
 	struct kar_acl acl;
@@ -517,7 +526,7 @@ static void test_acl_family(void)
 }
 
 
-/* SPEC: empty = any source */
+/* empty = any source */
 static void test_acl_empty(void)
 {
 	struct kar_acl acl;
@@ -531,7 +540,7 @@ static void test_acl_empty(void)
 }
 
 
-/* SPEC: a bad entry refuses the load, naming it */
+/* a bad entry refuses the load, naming it */
 static void test_acl_bad(void)
 {
 	static const char *bad[] = {

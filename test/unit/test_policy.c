@@ -3,7 +3,7 @@
 /**
  * @file test_policy.c  keepalive_responder unit tests -- decision table
  *
- * Every row of SPEC.md's decision table, in both modes, on requests that
+ * Every row of the decision table, in both modes, on requests that
  * libre decoded from raw bytes.  The UA lookup stands in for baresip's:
  * the only local user is "alice".
  */
@@ -15,6 +15,10 @@
 
 
 static struct kar_events events;
+
+/* The baresip generation: does its core answer OPTIONS that name no UA
+   from a fallback account (1.1 on)? */
+static bool fallback;
 
 /* What the UA lookup was asked, to see that policy.c asks the right way */
 static struct {
@@ -47,7 +51,9 @@ static void decide_drain(struct kar_verdict *v, bool exclusive, bool drain,
 {
 	struct kar_policy pol;
 
+	memset(&pol, 0, sizeof(pol));
 	pol.exclusive = exclusive;
+	pol.stock_fallback = fallback;
 	pol.drain = drain;
 	pol.events = &events;
 	pol.uah = ua_match;
@@ -363,7 +369,7 @@ static void test_notify_bad_event(void)
  * pattern anywhere in the value, so ";keep-alive" is taken as the
  * package keep-alive and answered 200 in both modes, and "@@@" or a
  * quoted string as an unknown package and answered 489 even in shared
- * mode, where SPEC says pass.
+ * mode, where the table says pass.
  */
 static void test_notify_event_not_token(void)
 {
@@ -694,6 +700,122 @@ static void test_drain_untouched(void)
 }
 
 
+/*
+ * Which OPTIONS stock baresip would not answer 200 (the log's "stock
+ * would reject"): 1.0 answers 404 to what names no UA, 1.1 and later
+ * answer it from a fallback account, 200 + SDP
+ */
+static void test_stock_fallback(void)
+{
+	static const struct {
+		const char *ruri;
+		bool bad10;
+	} v[] = {
+		{"sip:alice@192.0.2.1", false},
+		{"sip:192.0.2.1",       true},
+		{"sip:bob@192.0.2.1",   true},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *msg = NULL;
+		struct kar_verdict v10, v11;
+
+		CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "OPTIONS", v[i].ruri,
+						   NULL, NULL), 0);
+
+		fallback = false;
+		decide(&v10, false, msg);
+		fallback = true;
+		decide(&v11, false, msg);
+		fallback = false;
+
+		CU_ASSERT_EQUAL(v10.stock_bad, v[i].bad10);
+		CU_ASSERT_FALSE(v11.stock_bad);
+
+		/* Only the label differs, never the answer */
+		CU_ASSERT_EQUAL(v10.reply, v11.reply);
+
+		mem_deref(msg);
+	}
+
+	/* NOTIFY out of dialog gets no 2xx from any generation */
+	fallback = true;
+	CHECK_REQ("NOTIFY", "sip:192.0.2.1", NULL, "Event: keep-alive\r\n",
+		  KAR_M_NOTIFY, KAR_R_NOTIFY_OK, KAR_R_NOTIFY_OK, 0, true,
+		  true, true);
+	fallback = false;
+}
+
+
+#define HDRS_NS								\
+	"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ns\r\n"	\
+	"From: <sip:prober@192.0.2.10>;tag=ns\r\n"			\
+	"Call-ID: ns@192.0.2.10\r\n"
+
+/*
+ * libre files headers by a 12-bit hash of the name: Aafru hashes as
+ * Event does, Aabsk as To, Aaoge as Via.  libre takes them for those
+ * headers (checked first, so the test shows what it guards against);
+ * the decision does not.
+ */
+static void test_namesakes(void)
+{
+	struct sip_msg *msg = NULL;
+
+	/* An Event namesake is no Event */
+	CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "NOTIFY", "sip:192.0.2.1",
+					   NULL, "Aafru: keep-alive\r\n"), 0);
+	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(msg, SIP_HDR_EVENT));
+	CHECK_ROW(msg, KAR_M_NOTIFY, KAR_R_NONE, KAR_R_NO_EVENT, -1, false,
+		  true, true);
+	mem_deref(msg);
+
+	/* ... nor does it hide the real one behind it */
+	CHECK_REQ("NOTIFY", "sip:192.0.2.1", NULL,
+		  "Aafru: ;x\r\nEvent: keep-alive\r\n",
+		  KAR_M_NOTIFY, KAR_R_NOTIFY_OK, KAR_R_NOTIFY_OK, 0, true,
+		  true, true);
+
+	/* A To with a tag is in a dialog, whatever a To namesake after it
+	   says (libre decodes the last one) */
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&msg,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n" HDRS_NS
+		"To: <sip:192.0.2.1>;tag=dlg-1\r\n"
+		"Aabsk: <sip:other@192.0.2.1>\r\n"
+		"CSeq: 1 OPTIONS\r\n\r\n"), 0);
+	CU_ASSERT_TRUE(unit_pl_eq(&msg->to.val, "<sip:other@192.0.2.1>"));
+	CHECK_ROW(msg, KAR_M_OPTIONS, KAR_R_NONE, KAR_R_NONE, -1, false,
+		  false, true);
+	mem_deref(msg);
+
+	/* and one without is out of dialog, whatever a namesake says */
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&msg,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n" HDRS_NS
+		"To: <sip:192.0.2.1>\r\n"
+		"Aabsk: <sip:192.0.2.1>;tag=dlg-2\r\n"
+		"CSeq: 1 OPTIONS\r\n\r\n"), 0);
+	CU_ASSERT_TRUE(pl_isset(&msg->to.tag));
+	CHECK_ROW(msg, KAR_M_OPTIONS, KAR_R_OPTIONS_OK, KAR_R_OPTIONS_OK, -1,
+		  false, true, true);
+	mem_deref(msg);
+
+	/* A Via namesake is no Via: without a real one, no answer */
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&msg,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+		"Aaoge: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-nv\r\n"
+		"From: <sip:prober@192.0.2.10>;tag=ns\r\n"
+		"To: <sip:192.0.2.1>\r\n"
+		"Call-ID: ns@192.0.2.10\r\n"
+		"CSeq: 1 OPTIONS\r\n\r\n"), 0);
+	CU_ASSERT_TRUE(pl_isset(&msg->via.sentby));
+	CHECK_ROW(msg, KAR_M_OPTIONS, KAR_R_NONE, KAR_R_NONE, -1, false,
+		  false, true);
+	mem_deref(msg);
+}
+
+
 static CU_TestInfo tests[] = {
 	{"options_ua_targeted",     test_options_ua},
 	{"options_no_user",         test_options_no_user},
@@ -717,6 +839,8 @@ static CU_TestInfo tests[] = {
 	{"drain_options",           test_drain_options},
 	{"drain_keepalive",         test_drain_keepalive},
 	{"drain_untouched",         test_drain_untouched},
+	{"stock_fallback",          test_stock_fallback},
+	{"namesakes",               test_namesakes},
 	CU_TEST_INFO_NULL
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Copyright (c) 2026 keepalive_responder developers */
 /**
- * @file test_reply.c  keepalive_responder unit tests -- stateless replies
+ * @file test_reply.c  keepalive_responder unit tests -- the answers
  *
  * Each answer is encoded for a decoded request and then read back with
  * libre's own decoder, as the prober's stack would read it.
@@ -102,74 +102,150 @@ static int totag_of(struct pl *tag, struct sip_msg **respp,
 }
 
 
+/* The status line of the module's answer to a request, as policy and
+   validation choose it (exclusive mode) */
+static int status_line(char *buf, size_t sz, const char *text,
+		       bool summary)
+{
+	struct kar_policy pol;
+	struct kar_verdict v;
+	struct sip_msg *req = NULL;
+	enum kar_reply reply;
+	char *resp = NULL, *eol;
+	int err;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.exclusive = true;
+	pol.events = &events;
+
+	err = unit_decode(&req, text);
+	if (err)
+		return err;
+
+	kar_policy_decide(&v, &pol, req);
+	reply = kar_validate(req, summary);
+	if (reply == KAR_R_NONE)
+		reply = v.reply;
+
+	err = unit_answer(NULL, &resp, rep, req, reply, NULL);
+	if (err)
+		goto out;
+
+	eol = strstr(resp, "\r\n");
+	if (!eol) {
+		err = EBADMSG;
+		goto out;
+	}
+
+	*eol = '\0';
+	str_ncpy(buf, resp, sz);
+
+ out:
+	mem_deref(resp);
+	mem_deref(req);
+
+	return err;
+}
+
+
+#define REQ(met, ruri, cseq, extra)					\
+	met " " ruri " SIP/2.0\r\n"					\
+	"Via: SIP/2.0/UDP " UNIT_SRC_ADDR ":5060;branch=z9hG4bK-st\r\n"	\
+	"From: <sip:prober@192.0.2.10>;tag=st\r\n"			\
+	"To: <sip:192.0.2.1>\r\n"					\
+	"Call-ID: status@192.0.2.10\r\n"				\
+	"CSeq: " cseq "\r\n" extra "\r\n"
+
+
+/*
+ * The status line on the wire for requests that lead to each answer:
+ * the reason phrases RFC 3261 21 and RFC 6665 8.3.1 give, and for the
+ * module's own 400s one that names what was wrong
+ */
 static void test_status(void)
 {
-	uint16_t scode = 1;
-	const char *reason = "x";
+	static const struct {
+		const char *req;
+		bool summary;
+		const char *line;
+	} v[] = {
+		{REQ("OPTIONS", "sip:192.0.2.1", "1 OPTIONS", ""), false,
+		 "SIP/2.0 200 OK"},
+		{REQ("NOTIFY", "sip:192.0.2.1", "1 NOTIFY",
+		     "Event: keep-alive\r\n"), false, "SIP/2.0 200 OK"},
+		{REQ("NOTIFY", "sip:192.0.2.1", "1 NOTIFY",
+		     "Event: presence\r\n"), false,
+		 "SIP/2.0 489 Bad Event"},
+		{REQ("NOTIFY", "sip:192.0.2.1", "1 NOTIFY", ""), false,
+		 "SIP/2.0 400 Missing Event Header"},
+		{REQ("NOTIFY", "sip:192.0.2.1", "1 NOTIFY",
+		     "Event: ;keep-alive\r\n"), false,
+		 "SIP/2.0 400 Bad Event Header"},
+		{REQ("OPTIONS", "sip:192.0.2.1", "1 OPTIONS",
+		     "Content-Length: x\r\n"), false,
+		 "SIP/2.0 400 Bad Content-Length Header"},
+		{REQ("OPTIONS", "sip:192.0.2.1", "1 INVITE", ""), false,
+		 "SIP/2.0 400 Bad CSeq Header"},
+		{REQ("OPTIONS", "tel:+15551234", "1 OPTIONS", ""), false,
+		 "SIP/2.0 416 Unsupported URI Scheme"},
+		{REQ("OPTIONS", "sip:192.0.2.1", "1 OPTIONS",
+		     "Require: foo\r\n"), false,
+		 "SIP/2.0 420 Bad Extension"},
+		{REQ("NOTIFY", "sip:192.0.2.1", "1 NOTIFY",
+		     "Event: message-summary\r\n"
+		     "Content-Type: text/plain\r\n"
+		     "Content-Length: 2\r\n\r\nhi"), true,
+		 "SIP/2.0 415 Unsupported Media Type"},
+	};
+	struct sip_msg *req = NULL;
+	char line[64];
+	char *text = NULL;
+	size_t i;
 
-	kar_reply_status(rep, KAR_R_NONE, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 0);
-	CU_ASSERT_PTR_NULL(reason);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		memset(line, 0, sizeof(line));
+		CU_ASSERT_EQUAL(status_line(line, sizeof(line), v[i].req,
+					    v[i].summary), 0);
+		CU_ASSERT_STRING_EQUAL(line, v[i].line);
+	}
 
-	kar_reply_status(rep, KAR_R_OPTIONS_OK, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 200);
-	CU_ASSERT_STRING_EQUAL(reason, "OK");
+	/* What only the glue leads to: the tail's 405, an action's 481
+	   and 500, a bad summary's 400, a drain's 503 */
+	CU_ASSERT_EQUAL_FATAL(unit_request(&req, "PUBLISH", "sip:192.0.2.1",
+					   NULL, NULL), 0);
 
-	kar_reply_status(rep, KAR_R_NOTIFY_OK, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 200);
-	CU_ASSERT_STRING_EQUAL(reason, "OK");
+	CU_ASSERT_EQUAL(unit_answer(NULL, &text, rep, req, KAR_R_NOT_ALLOWED,
+				    NULL), 0);
+	CU_ASSERT_TRUE(text && !strncmp(text, "SIP/2.0 405 Method Not"
+					" Allowed\r\n", 32));
+	text = mem_deref(text);
 
-	kar_reply_status(rep, KAR_R_BAD_EVENT, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 489);
-	CU_ASSERT_STRING_EQUAL(reason, "Bad Event");
+	CU_ASSERT_EQUAL(unit_answer(NULL, &text, rep, req, KAR_R_NO_CALL,
+				    NULL), 0);
+	CU_ASSERT_TRUE(text && !strncmp(text, "SIP/2.0 481 Call/Transaction"
+					" Does Not Exist\r\n", 45));
+	text = mem_deref(text);
 
-	/* SPEC: 400 whose reason names the header */
-	kar_reply_status(rep, KAR_R_NO_EVENT, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 400);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
-	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "Event"));
+	CU_ASSERT_EQUAL(unit_answer(NULL, &text, rep, req, KAR_R_FAILED,
+				    NULL), 0);
+	CU_ASSERT_TRUE(text && !strncmp(text, "SIP/2.0 500 Server Internal"
+					" Error\r\n", 35));
+	text = mem_deref(text);
 
-	kar_reply_status(rep, KAR_R_EVENT_SYNTAX, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 400);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
-	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "Event"));
+	CU_ASSERT_EQUAL(unit_answer(NULL, &text, rep, req, KAR_R_BAD_SUMMARY,
+				    NULL), 0);
+	CU_ASSERT_TRUE(text && !strncmp(text, "SIP/2.0 400 ", 12) &&
+		       strstr(text, "message-summary") &&
+		       strstr(text, "message-summary") < strstr(text, "\r\n"));
+	text = mem_deref(text);
 
-	kar_reply_status(rep, KAR_R_NOT_ALLOWED, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 405);
-	CU_ASSERT_STRING_EQUAL(reason, "Method Not Allowed");
+	CU_ASSERT_EQUAL(unit_answer(NULL, &text, rep, req, KAR_R_DRAIN,
+				    NULL), 0);
+	CU_ASSERT_TRUE(text && !strncmp(text, "SIP/2.0 503 Service"
+					" Unavailable\r\n", 33));
+	text = mem_deref(text);
 
-	/* SPEC: a malformed message-summary body gets 400 instead of 200 */
-	kar_reply_status(rep, KAR_R_BAD_SUMMARY, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 400);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
-	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "message-summary"));
-
-	/* SPEC: talk/hold with nothing to act on */
-	kar_reply_status(rep, KAR_R_NO_CALL, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 481);
-	CU_ASSERT_PTR_NOT_NULL(reason);
-
-	kar_reply_status(rep, KAR_R_FAILED, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 500);
-	CU_ASSERT_PTR_NOT_NULL(reason);
-
-	/* SPEC: draining */
-	kar_reply_status(rep, KAR_R_DRAIN, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 503);
-	CU_ASSERT_STRING_EQUAL(reason, "Service Unavailable");
-
-	/* Out of range is "no answer", not a read past the table */
-	scode = 1;
-	kar_reply_status(rep, KAR_R_N, &scode, &reason);
-	CU_ASSERT_EQUAL(scode, 0);
-	CU_ASSERT_PTR_NULL(reason);
-
-	scode = 1;
-	kar_reply_status(NULL, (enum kar_reply)-1, &scode, NULL);
-	CU_ASSERT_EQUAL(scode, 0);
-
-	/* Both outputs are optional */
-	kar_reply_status(rep, KAR_R_OPTIONS_OK, NULL, NULL);
+	mem_deref(req);
 }
 
 
@@ -197,7 +273,7 @@ static void test_kinds(void)
 		if (err)
 			continue;
 
-		kar_reply_status(rep, (enum kar_reply)reply, &scode,
+		kar_reply_status((enum kar_reply)reply, &scode,
 				 &reason);
 
 		CU_ASSERT_FALSE(resp->req);
@@ -264,7 +340,10 @@ static void test_options_ok(void)
 					     "application/sdp"));
 	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(resp, SIP_HDR_ACCEPT_ENCODING));
 	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(resp, SIP_HDR_ACCEPT_LANGUAGE));
-	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(resp, SIP_HDR_SUPPORTED));
+
+	/* Nothing the module could not make true (docs/design.md) */
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_SUPPORTED));
+	CU_ASSERT_PTR_NULL(sip_msg_hdr(resp, SIP_HDR_SERVER));
 
 	/* All configured packages, in order, in one header */
 	val = line_of(resp, SIP_HDR_ALLOW_EVENTS);
@@ -456,7 +535,7 @@ static void test_empty_events(void)
 
 
 /*
- * RFC 3261 8.2.7 and SPEC: a retransmission gets the same answer, a new
+ * RFC 3261 8.2.7: a retransmission gets the same answer, a new
  * request another To tag
  */
 static void test_totag(void)
@@ -856,6 +935,66 @@ static void test_copied(void)
 }
 
 
+/*
+ * Aaoge hashes as Via does, Aabsk as To: libre takes the first for the
+ * top Via and the second for the To.  The answer copies neither, and
+ * goes by the request's own top Via and To.
+ */
+static void test_namesakes(void)
+{
+	struct sip_msg *req = NULL, *resp = NULL;
+	char *text = NULL;
+	bool rport = true;
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&req,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+		"Aaoge: SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bK-no;rport"
+		"\r\n"
+		"Via: SIP/2.0/UDP " UNIT_SRC_ADDR
+		":5060;branch=z9hG4bK-yes\r\n"
+		"From: <sip:probe@192.0.2.10>;tag=nf\r\n"
+		"To: <sip:192.0.2.1>\r\n"
+		"Aabsk: <sip:other@192.0.2.1>;tag=no\r\n"
+		"Call-ID: namesakes-1\r\n"
+		"CSeq: 2 OPTIONS\r\n"
+		"\r\n"), 0);
+	CU_ASSERT_TRUE(unit_pl_eq(&req->via.branch, "z9hG4bK-no"));
+	CU_ASSERT_TRUE(unit_pl_eq(&req->to.tag, "no"));
+
+	CU_ASSERT_EQUAL_FATAL(unit_answer(&resp, &text, rep, req,
+					  KAR_R_OPTIONS_OK, &rport), 0);
+
+	CU_ASSERT_PTR_NULL(strstr(text, "Aaoge"));
+	CU_ASSERT_PTR_NULL(strstr(text, "Aabsk"));
+	CU_ASSERT_EQUAL(sip_msg_hdr_count(resp, SIP_HDR_VIA), 1);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->via.branch, "z9hG4bK-yes"));
+	CU_ASSERT_PTR_NULL(strstr(text, "received="));
+	CU_ASSERT_FALSE(rport);
+
+	/* The request had no To tag: the answer adds one */
+	CU_ASSERT_EQUAL(resp->to.tag.l, 16);
+	CU_ASSERT_TRUE(unit_pl_eq(&resp->to.auri, "<sip:192.0.2.1>") ||
+		       unit_pl_eq(&resp->to.auri, "sip:192.0.2.1"));
+
+	mem_deref(text);
+	mem_deref(resp);
+	mem_deref(req);
+
+	/* Without a Via of its own a request gets no answer */
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&req,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
+		"Aaoge: SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bK-no\r\n"
+		"From: <sip:probe@192.0.2.10>;tag=nf\r\n"
+		"To: <sip:192.0.2.1>\r\n"
+		"Call-ID: namesakes-2\r\n"
+		"CSeq: 2 OPTIONS\r\n"
+		"\r\n"), 0);
+	CU_ASSERT_EQUAL(unit_answer(NULL, NULL, rep, req, KAR_R_OPTIONS_OK,
+				    NULL), EBADMSG);
+	mem_deref(req);
+}
+
+
 /* Compact headers come back compact, and still mean the same */
 static void test_compact(void)
 {
@@ -959,6 +1098,121 @@ static void test_send_ack(void)
 }
 
 
+/* One probe, answered over loopback: first statelessly, then (the same
+   request again) through a server transaction, whose layer then answers
+   the third copy itself */
+static struct {
+	struct kar_replies *r;
+	struct sip *sip;
+	unsigned calls;
+	char *got[3];
+	size_t n;
+} snd;
+
+
+static bool send_h(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+
+	++snd.calls;
+	(void)kar_reply_send(snd.r, snd.sip, msg, KAR_R_NOTIFY_OK,
+			     snd.calls > 1);
+
+	return true;
+}
+
+
+static void send_recv_h(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	(void)src;
+	(void)arg;
+
+	if (snd.n < ARRAY_SIZE(snd.got))
+		(void)mbuf_strdup(mb, &snd.got[snd.n++], mbuf_get_left(mb));
+
+	re_cancel();
+}
+
+
+static void send_timeout_h(void *arg)
+{
+	(void)arg;
+
+	re_cancel();
+}
+
+
+/* Stateless and stateful answers are the same bytes: no Server from the
+   stack's software string, no Supported */
+static void test_send_same(void)
+{
+	struct sip_lsnr *lsnr = NULL;
+	struct udp_sock *us = NULL;
+	struct sa laddr, caddr;
+	struct mbuf *mb;
+	struct tmr tmr;
+	size_t i;
+
+	tmr_init(&tmr);
+	memset(&snd, 0, sizeof(snd));
+	snd.r = rep;
+
+	CU_ASSERT_EQUAL_FATAL(sip_alloc(&snd.sip, NULL, 16, 16, 16,
+					"unit-stack/1.0", NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sip_listen(&lsnr, snd.sip, true, send_h, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&laddr, "127.0.0.1", 0), 0);
+	CU_ASSERT_EQUAL_FATAL(sip_transp_add(snd.sip, SIP_TRANSP_UDP,
+					     &laddr), 0);
+	CU_ASSERT_EQUAL_FATAL(sip_transp_laddr(snd.sip, &laddr,
+					       SIP_TRANSP_UDP, &laddr), 0);
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&caddr, "127.0.0.1", 0), 0);
+	CU_ASSERT_EQUAL_FATAL(udp_listen(&us, &caddr, send_recv_h, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(udp_local_get(us, &caddr), 0);
+
+	mb = mbuf_alloc(512);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+	CU_ASSERT_EQUAL_FATAL(mbuf_printf(mb,
+		"NOTIFY sip:%J SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP %J;rport;branch=z9hG4bK-same\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:unit@%J>;tag=s1\r\n"
+		"To: <sip:%J>\r\n"
+		"Call-ID: same-1\r\n"
+		"CSeq: 5 NOTIFY\r\n"
+		"Event: keep-alive\r\n"
+		"Content-Length: 0\r\n"
+		"\r\n", &laddr, &caddr, &caddr, &laddr), 0);
+
+	for (i = 0; i < ARRAY_SIZE(snd.got); i++) {
+		mb->pos = 0;
+		CU_ASSERT_EQUAL(udp_send(us, &laddr, mb), 0);
+		tmr_start(&tmr, 5000, send_timeout_h, NULL);
+		(void)re_main(NULL);
+		tmr_cancel(&tmr);
+	}
+
+	CU_ASSERT_EQUAL(snd.calls, 2);
+	CU_ASSERT_EQUAL_FATAL(snd.n, 3);
+	CU_ASSERT_STRING_EQUAL(snd.got[0], snd.got[1]);
+	CU_ASSERT_STRING_EQUAL(snd.got[1], snd.got[2]);
+	CU_ASSERT_EQUAL(strncmp(snd.got[0], "SIP/2.0 200 OK\r\n", 16), 0);
+	CU_ASSERT_PTR_NULL(strstr(snd.got[0], "unit-stack"));
+	CU_ASSERT_PTR_NULL(strstr(snd.got[0], "\r\nServer:"));
+	CU_ASSERT_PTR_NULL(strstr(snd.got[0], "\r\nSupported:"));
+
+	for (i = 0; i < snd.n; i++)
+		mem_deref(snd.got[i]);
+	mem_deref(mb);
+	mem_deref(us);
+	mem_deref(lsnr);
+	sip_close(snd.sip, true);
+	mem_deref(snd.sip);
+	memset(&snd, 0, sizeof(snd));
+}
+
+
 /* RFC 3261 11.2: the capability SDP on OPTIONS 200 only, as Accept
    allows, with the request's local address; the length is right */
 static void test_options_sdp(void)
@@ -1053,7 +1307,7 @@ static uint32_t retry_after(const struct kar_replies *r,
 }
 
 
-/* SPEC Drain: 503 with Retry-After, default 300, configurable */
+/* Drain: 503 with Retry-After, default 300, configurable */
 static void test_drain(void)
 {
 	struct kar_replies *r = NULL;
@@ -1152,8 +1406,10 @@ static CU_TestInfo tests[] = {
 	{"vias",            test_vias},
 	{"copied",          test_copied},
 	{"compact",         test_compact},
+	{"namesakes",       test_namesakes},
 	{"bad_args",        test_bad_args},
 	{"send_ack",        test_send_ack},
+	{"send_same",       test_send_same},
 	{"drain",           test_drain},
 	{"drain_retransmit", test_drain_retransmit},
 	CU_TEST_INFO_NULL

@@ -106,6 +106,17 @@ static void test_accept_empty(void)
 }
 
 
+/* Abaag hashes as Accept does: libre files it as Accept, the module
+   does not read it as one */
+static void test_accept_namesake(void)
+{
+	CU_ASSERT(accepted("Abaag: text/plain\r\n"));
+	CU_ASSERT(accepted("Abaag: text/plain\r\n"
+			   "Accept: application/sdp\r\n"));
+	CU_ASSERT(!accepted("Accept: text/plain\r\nAbaag: */*\r\n"));
+}
+
+
 /* Codec lists */
 static const struct kar_codec pcm[] = {
 	{"0", "PCMU", 8000, 1, NULL, NULL, NULL},
@@ -478,6 +489,7 @@ static const CU_TestInfo tests[] = {
 	{"accept_specific",   test_accept_specific},
 	{"accept_headers",    test_accept_headers},
 	{"accept_empty",      test_accept_empty},
+	{"accept_namesake",   test_accept_namesake},
 	{"sdp_audio",         test_sdp_audio},
 	{"sdp_audio_video",   test_sdp_audio_video},
 	{"sdp_telev_pt",      test_sdp_telev_pt},

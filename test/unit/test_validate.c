@@ -427,6 +427,128 @@ static void test_media(void)
 }
 
 
+/*
+ * Namesakes of the body's headers: Aafbo hashes as Content-Type does,
+ * Aabyq as Content-Encoding, Aahha as Require (libre finds each by
+ * that id); none of them is the header it collides with
+ */
+static void test_media_namesakes(void)
+{
+	struct sip_msg *m = NULL;
+
+	/* libre reads the type from the namesake (its msg->ctyp) */
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&m, MWI(
+		"Aafbo: application/simple-message-summary\r\n"
+		"Content-Length: " SUMMARY_LEN "\r\n", SUMMARY)), 0);
+	CU_ASSERT_TRUE(msg_ctype_cmp(&m->ctyp, "application",
+				     "simple-message-summary"));
+	CU_ASSERT_EQUAL(kar_validate(m, true), KAR_R_BAD_MEDIA);
+	m = mem_deref(m);
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&m, MWI(
+		"Content-Type: application/simple-message-summary\r\n"
+		"Aafbo: text/plain\r\n"
+		"Content-Length: " SUMMARY_LEN "\r\n", SUMMARY)), 0);
+	CU_ASSERT_FALSE(msg_ctype_cmp(&m->ctyp, "application",
+				      "simple-message-summary"));
+	CU_ASSERT_EQUAL(kar_validate(m, true), KAR_R_NONE);
+	m = mem_deref(m);
+
+	/* Two real ones are one too many */
+	CHECK_VAL(MWI("Content-Type: application/simple-message-summary\r\n"
+		      "c: application/simple-message-summary\r\n"
+		      "Content-Length: " SUMMARY_LEN "\r\n", SUMMARY), true,
+		  KAR_R_BAD_MEDIA);
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&m, MWI(
+		"Content-Type: application/simple-message-summary\r\n"
+		"Aabyq: gzip\r\n"
+		"Content-Length: " SUMMARY_LEN "\r\n", SUMMARY)), 0);
+	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(m, SIP_HDR_CONTENT_ENCODING));
+	CU_ASSERT_EQUAL(kar_validate(m, true), KAR_R_NONE);
+	m = mem_deref(m);
+
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&m, OPT(
+		"CSeq: 1 OPTIONS\r\nAahha: foo\r\n")), 0);
+	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(m, SIP_HDR_REQUIRE));
+	CU_ASSERT_EQUAL(kar_validate(m, false), KAR_R_NONE);
+	m = mem_deref(m);
+}
+
+
+/* The names, long and compact, in any case; the namesakes not */
+static void test_names(void)
+{
+	static const struct {
+		const char *line;
+		enum sip_hdrid id;
+		bool is;
+	} v[] = {
+		{"Event: x",            SIP_HDR_EVENT,            true},
+		{"o: x",                SIP_HDR_EVENT,            true},
+		{"EVENT: x",            SIP_HDR_EVENT,            true},
+		{"Aafru: x",            SIP_HDR_EVENT,            false},
+		{"Content-Type: a/b",   SIP_HDR_CONTENT_TYPE,     true},
+		{"c: a/b",              SIP_HDR_CONTENT_TYPE,     true},
+		{"Aafbo: a/b",          SIP_HDR_CONTENT_TYPE,     false},
+		{"Content-Encoding: x", SIP_HDR_CONTENT_ENCODING, true},
+		{"e: x",                SIP_HDR_CONTENT_ENCODING, true},
+		{"Aabyq: x",            SIP_HDR_CONTENT_ENCODING, false},
+		{"Accept: a/b",         SIP_HDR_ACCEPT,           true},
+		{"accept: a/b",         SIP_HDR_ACCEPT,           true},
+		{"Abaag: a/b",          SIP_HDR_ACCEPT,           false},
+		{"User-Agent: x",       SIP_HDR_USER_AGENT,       true},
+		{"Aahyp: x",            SIP_HDR_USER_AGENT,       false},
+		{"To: <sip:a@b>",       SIP_HDR_TO,               true},
+		{"t: <sip:a@b>",        SIP_HDR_TO,               true},
+		{"Aabsk: <sip:a@b>",    SIP_HDR_TO,               false},
+		{"CSeq: 1 X",           SIP_HDR_CSEQ,             true},
+		{"Abcgg: 1 X",          SIP_HDR_CSEQ,             false},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *m = NULL;
+		const struct sip_hdr *hdr = NULL, *first = NULL;
+		char *text = NULL;
+		uint32_t n;
+
+		CU_ASSERT_EQUAL_FATAL(re_sdprintf(&text, "%s\r\n", v[i].line),
+				      0);
+		CU_ASSERT_EQUAL_FATAL(unit_request(&m, "OPTIONS",
+						   "sip:192.0.2.1", NULL,
+						   text), 0);
+
+		/* The last header of the id: the line under test */
+		hdr = sip_msg_hdr_apply(m, false, v[i].id, NULL, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(hdr);
+
+		CU_ASSERT_EQUAL(kar_hdr_is(hdr, v[i].id), v[i].is);
+
+		/* unit_request() has a To and a CSeq of its own */
+		n = kar_hdr_named(m, v[i].id, &first);
+		if (v[i].id == SIP_HDR_TO || v[i].id == SIP_HDR_CSEQ) {
+			CU_ASSERT_EQUAL(n, v[i].is ? 2u : 1u);
+			CU_ASSERT_PTR_NOT_EQUAL(first, hdr);
+		}
+		else {
+			CU_ASSERT_EQUAL(n, v[i].is ? 1u : 0u);
+			CU_ASSERT_PTR_EQUAL(first, v[i].is ? hdr : NULL);
+		}
+
+		/* Another id is never the header */
+		CU_ASSERT_FALSE(kar_hdr_is(hdr, SIP_HDR_SUBJECT));
+
+		mem_deref(text);
+		mem_deref(m);
+	}
+
+	CU_ASSERT_FALSE(kar_hdr_is(NULL, SIP_HDR_EVENT));
+	CU_ASSERT_EQUAL(kar_hdr_named(NULL, SIP_HDR_EVENT, NULL), 0);
+}
+
+
 /* RFC 3261 8.2's order: 416 before 420 */
 static void test_order(void)
 {
@@ -513,7 +635,7 @@ static void test_answers(void)
 		const char *reason = NULL;
 		uint16_t scode = 0;
 
-		kar_reply_status(rep, want[i].reply, &scode, &reason);
+		kar_reply_status(want[i].reply, &scode, &reason);
 		CU_ASSERT_EQUAL(scode, want[i].scode);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
 		CU_ASSERT_PTR_NOT_NULL(strstr(reason, want[i].reason_has));
@@ -553,6 +675,8 @@ static CU_TestInfo tests[] = {
 	{"clen",         test_clen},
 	{"body",         test_body},
 	{"media",        test_media},
+	{"media_names",  test_media_namesakes},
+	{"names",        test_names},
 	{"order",        test_order},
 	{"huge",         test_huge},
 	{"answers",      test_answers},
