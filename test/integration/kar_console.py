@@ -26,7 +26,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import kar_probe as kp                                  # noqa: E402
+import kar_harness as kh                                # noqa: E402
 
 
 READ_TIMEOUT = 5.0
@@ -66,25 +66,25 @@ def main():
     ap.add_argument("--module", required=True)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    kp.BARESIP = args.baresip
+    kh.BARESIP = args.baresip
 
-    runner = kp.Runner()
+    runner = kh.Runner()
     master, slave = pty.openpty()
-    bs = kp.Baresip(args.baresip, args.module,
+    bs = kh.Baresip(args.baresip, args.module,
                     ["module\t\t\tstdio.so"], args.keep, stdin=slave)
     try:
         bs.start()
         os.close(slave)
         slave = None
         con = Console(master, bs.logpath)
-        sip = kp.SipClient(bs.sip_port)
+        sip = kh.SipClient(bs.sip_port)
 
         def bob(mode):
-            kp.check_sip(sip, "options_bob", "udp", mode)
+            kh.check_sip(sip, "options_bob", "udp", mode)
 
         def check(name, ok, why):
             if not ok:
-                raise kp.Fail(why)
+                raise kh.Fail(why)
 
         runner.run("console_query", lambda: check(
             "q", con.command("/kar_exclusive", "mode: shared"),
