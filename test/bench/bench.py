@@ -819,9 +819,10 @@ def main():
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--module", help="keepalive_responder.so")
     ap.add_argument("--floor", help="floor responder binary")
-    ap.add_argument("--replot", metavar="CSV",
-                    help="only draw the plot (--plot) from a CSV written"
-                    " earlier, and stop")
+    ap.add_argument("--replot", metavar="CSV", nargs="+",
+                    help="only draw the plot (--plot) from CSVs written"
+                    " earlier (later ones: other runs, labelled so), and"
+                    " stop")
     ap.add_argument("--baresip", default="/usr/bin/baresip")
     ap.add_argument("--kamailio", default=shutil.which("kamailio") or "")
     ap.add_argument("--smoke", action="store_true",
@@ -856,7 +857,7 @@ def main():
 
     if args.replot:
         return replot(args.replot, args.plot or
-                      os.path.splitext(args.replot)[0] + ".png")
+                      os.path.splitext(args.replot[0])[0] + ".png")
     if not args.module or not args.floor:
         ap.error("--module and --floor are needed")
 
@@ -1037,7 +1038,10 @@ def main():
     write_csv(args.out, specs, res, rates, count, repeats, cg_count,
               cg_rate, mem_count, mem_rate)
     plot_path = args.plot or os.path.splitext(args.out)[0] + ".png"
-    perr = plot(plot_path, specs, res, rates, workroot)
+    perr = plot(plot_path, [(sp.name, sp.name, res[sp.name]["cpu"])
+                            for sp in specs
+                            if res.get(sp.name, {}).get("cpu")],
+                rates, workroot)
     if perr and smoke and "not installed" in perr:
         log("plot skipped: %s" % perr)
     elif perr:
@@ -1294,22 +1298,13 @@ def write_csv(path, specs, res, rates, count, repeats, cg_count, cg_rate,
                     "MiB", None, int(m[5]))
 
 
-def plot(path, specs, res, rates, workroot):
+def plot(path, series, rates, workroot):
+    """gnuplot PNG of CPU per request against rate: one line per entry
+    of series, (label, row name, {rate: us}); the row name picks the
+    style, a run's second series of a row gets another dash type."""
     gp = shutil.which("gnuplot")
     if not gp:
         return "gnuplot not installed"
-    series = []
-    for sp in specs:
-        pts = sorted(res.get(sp.name, {}).get("cpu", {}).items())
-        if not pts:
-            continue
-        dat = os.path.join(workroot, "plot-%s.dat" % sp.name)
-        with open(dat, "w") as f:
-            for rate, v in pts:
-                f.write("%d %.4f\n" % (rate, max(v, 0.01)))
-        series.append((sp.name, dat))
-    if not series:
-        return "nothing to plot"
     style = {   # colour, dash type, point type
         "stock": ("#d62728", 1, 5), "shared-options": ("#1f77b4", 1, 7),
         "shared-options-sdp": ("#ff7f0e", 1, 10),
@@ -1317,12 +1312,26 @@ def plot(path, specs, res, rates, workroot):
         "drop-rate": ("#bcbd22", 3, 13), "drop-scanner": ("#8c564b", 3, 15),
         "floor-stateful": ("#7f7f7f", 2, 4), "floor": ("#000000", 2, 6),
         "floor-notify": ("#555555", 2, 8), "kamailio": ("#9467bd", 1, 2)}
-    plots = ", ".join(
-        "'%s' using 1:2 with linespoints lw 2 lc rgb '%s' dt %d pt %d"
-        " ps 1.3 title '%s'" % ((dat,) + style.get(name, ("#000000", 1, 1))
-                               + (name,)) for name, dat in series)
+    lines, seen = [], set()
+    for i, (label, name, cpu) in enumerate(series):
+        pts = sorted(cpu.items())
+        if not pts:
+            continue
+        dat = os.path.join(workroot, "plot-%d.dat" % i)
+        with open(dat, "w") as f:
+            for rate, v in pts:
+                f.write("%d %.4f\n" % (rate, max(v, 0.01)))
+        colour, dash, point = style.get(name, ("#000000", 1, 1))
+        if name in seen:
+            dash = 4
+        seen.add(name)
+        lines.append("'%s' using 1:2 with linespoints lw 2 lc rgb '%s' "
+                     "dt %d pt %d ps 1.3 title '%s'"
+                     % (dat, colour, dash, point, label))
+    if not lines:
+        return "nothing to plot"
     script = "\n".join([
-        "set terminal pngcairo size 1000,650 enhanced font 'Sans,11'",
+        "set terminal pngcairo size 1100,650 enhanced font 'Sans,11'",
         "set output '%s'" % path,
         "set title 'Responder CPU per request against request rate"
         " (loopback UDP, sipp)'",
@@ -1332,8 +1341,8 @@ def plot(path, specs, res, rates, workroot):
         "set xtics (%s)" % ", ".join("'%d' %d" % (r, r) for r in rates),
         "set xrange [%f:%f]" % (min(rates) / 1.5, max(rates) * 1.5),
         "set grid",
-        "set key outside right top",
-        "plot " + plots,
+        "set key outside right top noenhanced",
+        "plot " + ", ".join(lines),
     ]) + "\n"
     p = subprocess.run([gp], input=script.encode(), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
@@ -1342,30 +1351,41 @@ def plot(path, specs, res, rates, workroot):
     return None
 
 
-def replot(csv_path, png):
-    """The plot again, from the CPU rows of a CSV."""
-    res, order, rates = {}, [], set()
-    with open(csv_path) as f:
-        for row in csv.DictReader(f):
-            if row["metric"] != "cpu_per_request" or not row["value"]:
-                continue
-            name = row["responder"]
-            if name not in res:
-                res[name] = {"cpu": {}}
-                order.append(name)
-            rate = int(row["rate"])
-            rates.add(rate)
-            res[name]["cpu"][rate] = float(row["value"])
-    specs = [s for s in SPECS if s.name in res]
+def replot(csv_paths, png):
+    """The plot again, from the CPU rows of one or more CSVs: every
+    responder of every CSV, in the order of SPECS.  Series of the
+    second and later CSVs (a separate run, other load on the machine)
+    are labelled with their file name."""
+    series, rates = [], set()
+    for i, path in enumerate(csv_paths):
+        cpu = {}
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                if row["metric"] != "cpu_per_request" or not row["value"]:
+                    continue
+                rate = int(row["rate"])
+                rates.add(rate)
+                cpu.setdefault(row["responder"], {})[rate] = \
+                    float(row["value"])
+        order = [sp.name for sp in SPECS if sp.name in cpu]
+        order += sorted(set(cpu) - set(order))
+        for name in order:
+            label = name if i == 0 else "%s (%s)" % (
+                name, os.path.basename(path))
+            series.append((label, name, cpu[name]))
+    missing = [sp.name for sp in SPECS
+               if not any(name == sp.name for _, name, _ in series)]
+    if missing:
+        log("plot: no CPU figures for %s" % ", ".join(missing))
     work = tempfile.mkdtemp(prefix="kar-bench-plot.")
     try:
-        err = plot(png, specs, res, sorted(rates), work)
+        err = plot(png, series, sorted(rates), work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if err:
         log("plot: %s" % err)
         return 1
-    log("wrote %s" % png)
+    log("wrote %s (%d series)" % (png, len(series)))
     return 0
 
 
