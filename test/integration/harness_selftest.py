@@ -382,6 +382,36 @@ class CtrlTest(unittest.TestCase):
             srv.lsock.close()
 
 
+class ConsoleTest(unittest.TestCase):
+    def test_keys_in_answer_out(self):
+        master, slave = os.openpty()
+        fd, logpath = tempfile.mkstemp()
+        os.close(fd)
+
+        def echo():
+            # the "baresip": reads a line from its terminal, prints to
+            # its log what it got
+            with os.fdopen(slave, "rb", buffering=0) as term:
+                line = term.readline()
+            with open(logpath, "ab") as log:
+                log.write(b"got " + line.strip() + b"\n")
+        t = threading.Thread(target=echo, daemon=True)
+        t.start()
+        old = kh.CONSOLE_TIMEOUT
+        kh.CONSOLE_TIMEOUT = 0.5
+        try:
+            con = kh.Console(master, logpath)
+            self.assertTrue(con.command("/kar_stats", "got /kar_stats"))
+            t.join(2.0)
+            t0 = time.monotonic()
+            self.assertFalse(con.command("/more", "got /more"))
+            self.assertLess(time.monotonic() - t0, 2.0)
+        finally:
+            kh.CONSOLE_TIMEOUT = old
+            os.close(master)
+            os.unlink(logpath)
+
+
 class ChecksTest(unittest.TestCase):
     def ok(self, status, *hdrs, body=b""):
         return kh.Response(response("SIP/2.0 %d X" % status, list(hdrs) + [

@@ -21,43 +21,11 @@ import argparse
 import os
 import pty
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kar_harness as kh                                # noqa: E402
-
-
-READ_TIMEOUT = 5.0
-
-
-class Console:
-    """Keys go to baresip's terminal; what baresip prints goes to its
-    stdout, which the harness sends to the log file."""
-
-    def __init__(self, fd, logpath):
-        self.fd = fd
-        self.logpath = logpath
-        self.seen = b""
-
-    def wait_for(self, needle, mark, timeout=READ_TIMEOUT):
-        """Read the log from mark until needle shows up (bounded)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with open(self.logpath, "rb") as f:
-                f.seek(mark)
-                self.seen = f.read()
-            if needle.encode() in self.seen:
-                return True
-            time.sleep(0.05)
-        return False
-
-    def command(self, line, needle):
-        """Type a command; True when its answer names needle."""
-        mark = os.path.getsize(self.logpath)
-        os.write(self.fd, (line + "\n").encode())
-        return self.wait_for(needle, mark)
 
 
 def main():
@@ -76,7 +44,7 @@ def main():
         bs.start()
         os.close(slave)
         slave = None
-        con = Console(master, bs.logpath)
+        con = kh.Console(master, bs.logpath)
         sip = kh.SipClient(bs.sip_port)
 
         def bob(mode):

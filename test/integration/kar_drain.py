@@ -61,7 +61,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kar_harness as kh                                # noqa: E402
 import kar_config as kc                                 # noqa: E402
-import kar_console as kcon                              # noqa: E402
 import kar_events as ke                                 # noqa: E402
 
 Fail = kh.Fail
@@ -403,7 +402,7 @@ def run_console(args, runner):
         slave = None
         if not ok:
             return
-        con = kcon.Console(master, run.bs.logpath)
+        con = kh.Console(master, run.bs.logpath)
         sip = kh.SipClient(run.bs.sip_port)
 
         def typed(line, needle):

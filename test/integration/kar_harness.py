@@ -757,6 +757,42 @@ class Baresip:
 
 
 # ---------------------------------------------------------------------
+# Console
+
+CONSOLE_TIMEOUT = 5.0 * TIME_SCALE    # for what a typed command prints
+
+
+class Console:
+    """baresip's console (stdio.so on a pseudo-terminal): keys go to
+    the terminal (fd: its master side); what baresip prints goes to
+    its stdout, which the harness sends to the log file (logpath)."""
+
+    def __init__(self, fd, logpath):
+        self.fd = fd
+        self.logpath = logpath
+        self.seen = b""
+
+    def wait_for(self, needle, mark, timeout=None):
+        """Read the log from mark until needle shows up (bounded: by
+        default CONSOLE_TIMEOUT)."""
+        deadline = time.monotonic() + (timeout or CONSOLE_TIMEOUT)
+        while time.monotonic() < deadline:
+            with open(self.logpath, "rb") as f:
+                f.seek(mark)
+                self.seen = f.read()
+            if needle.encode() in self.seen:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def command(self, line, needle):
+        """Type a command; True when its answer names needle."""
+        mark = os.path.getsize(self.logpath)
+        os.write(self.fd, (line + "\n").encode())
+        return self.wait_for(needle, mark)
+
+
+# ---------------------------------------------------------------------
 # Checks on answers.  Each takes (response, request kwargs) and raises
 # Fail; expect() chains them.
 
