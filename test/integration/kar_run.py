@@ -6,13 +6,16 @@ kar_run.py -- the README's run command (scripts/run) works as it says.
 
 Starts scripts/run (which builds the module and starts the installed
 baresip with it on the embedded default config) on free loopback ports,
-then checks what the README promises of it:
+its stdin a pseudo-terminal as a user's would be (so it loads the stdio
+console), then checks what the README promises of it:
 
   * OPTIONS sip:127.0.0.1:PORT gets the module's 200;
   * an unsolicited MWI NOTIFY gets 200 and raises MWI_NOTIFY on ctrl_tcp;
   * check-sync gets 200 and, from baresip 1.1 on, raises a MODULE event
     (keepalive_responder,check-sync) on ctrl_tcp;
   * /kar_exclusive over ctrl_tcp answers "shared";
+  * /help typed at the console lists the module's commands
+    (/kar_exclusive, /kar_stats, /kar_drain);
   * SIGTERM to the script's process group stops baresip and removes the
     script's temporary folder.
 
@@ -23,6 +26,7 @@ Last line: "N passed, M failed"; exit status 0 only when nothing failed.
 
 import argparse
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -43,10 +47,14 @@ def run_all(args, runner):
                KAR_BUILD_DIR=os.path.join(args.work, "build"))
     os.makedirs(args.work, exist_ok=True)
     logpath = os.path.join(args.work, "run.log")
-    with open(logpath, "wb") as logf:
-        proc = subprocess.Popen([args.script], stdin=subprocess.DEVNULL,
-                                stdout=logf, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+    master, slave = pty.openpty()
+    try:
+        with open(logpath, "wb") as logf:
+            proc = subprocess.Popen([args.script], stdin=slave,
+                                    stdout=logf, stderr=subprocess.STDOUT,
+                                    env=env, start_new_session=True)
+    finally:
+        os.close(slave)
     folder = []
 
     def log_text():
@@ -106,6 +114,23 @@ def run_all(args, runner):
                               "check-sync on ctrl_tcp")
         runner.run("checksync_event", checksync)
         ctrl.close()
+
+        def console_help():
+            con = kh.Console(master, logpath)
+            mark = os.path.getsize(logpath)
+            if not con.command("/help", "/kar_stats"):
+                raise kh.Fail("no /kar_stats after /help in %r"
+                              % con.seen[-600:])
+            con.wait_for("/kar_drain", mark)   # the list may come in parts
+            text = con.seen.decode("utf-8", "replace")
+            if "not found" in text:
+                raise kh.Fail("/help: %r" % text[-300:])
+            for cmd in ("kar_exclusive", "kar_stats", "kar_drain"):
+                # a line of the list starts with the command
+                if not re.search(r"^\s*/%s\b" % cmd, text, re.M):
+                    raise kh.Fail("/help lists no /%s line: %r"
+                                  % (cmd, text[-1500:]))
+        runner.run("console_help_lists_commands", console_help)
         runner.guard = None
 
         def stops():
@@ -122,6 +147,7 @@ def run_all(args, runner):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        os.close(master)
 
 
 def main():
