@@ -351,14 +351,8 @@ class Running:
                 cmd = ["valgrind"] + self.valgrind + cmd
             if self.tools.server_cpu is not None:
                 cmd = ["taskset", "-c", str(self.tools.server_cpu)] + cmd
-            logf = open(os.path.join(self.dir, "server.log"), "ab")
-            try:
-                self.proc = subprocess.Popen(
-                    cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                    stdout=logf, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            finally:
-                logf.close()
+            self.proc = kh.spawn(cmd, self.dir,
+                                 os.path.join(self.dir, "server.log"))
             REG.add(self.proc.pid)
             err = self._wait_ready()
             if err is None:

@@ -104,15 +104,7 @@ class Kamailio:
                    "-DD", "-E", "-m", "32", "-M", "8", "-Y", self.dir,
                    "-P", os.path.join(self.dir, "kamailio.pid"),
                    "-w", self.dir]
-            kh.log("starting: %s" % " ".join(cmd))
-            logf = open(self.logpath, "ab")
-            try:
-                self.proc = subprocess.Popen(
-                    cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                    stdout=logf, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            finally:
-                logf.close()
+            self.proc = kh.spawn(cmd, self.dir, self.logpath)
             deadline = time.monotonic() + KAM_START
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:

@@ -582,6 +582,17 @@ def write_baresip_files(folder, sip_port, module, conf_lines,
     return lines
 
 
+def spawn(cmd, cwd, logpath, stdin=subprocess.DEVNULL):
+    """Start cmd in cwd in a session of its own (so that a signal to
+    our process group does not reach it), stdout and stderr appended to
+    logpath.  Returns the Popen."""
+    log("starting: %s" % " ".join(cmd))
+    with open(logpath, "ab") as logf:
+        return subprocess.Popen(cmd, cwd=cwd, stdin=stdin, stdout=logf,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
 def stop_process(proc, timeout):
     """Stop a Popen by PID: SIGTERM, up to timeout for it to exit, then
     SIGKILL and up to timeout again.  Returns its exit status (None if
@@ -672,16 +683,9 @@ class Baresip:
         for _ in range(3):
             self.sip_port, self.ctrl_port = pick_ports()
             self._write_files()
-            logf = open(self.logpath, "ab")
-            try:
-                cmd = [self.binary, "-f", self.dir] + self.extra_args
-                log("starting: %s" % " ".join(cmd))
-                self.proc = subprocess.Popen(
-                    cmd, cwd=self.dir, stdin=self.stdin,
-                    stdout=logf, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            finally:
-                logf.close()
+            self.proc = spawn([self.binary, "-f", self.dir]
+                              + self.extra_args, self.dir, self.logpath,
+                              self.stdin)
             mark = os.path.getsize(self.logpath)
             err = self._wait_ready()
             if err is None:
