@@ -11,7 +11,8 @@ with Accept: application/sdp (the 200 carries the capability SDP) and
 Accept: text/plain (bodiless 200), reading the process's schedstat run
 time around each segment.  Segments alternate in ABBA order.
 
-    test/bench/ab_sdp.py --module test/bench/.build/module/keepalive_responder.so
+    test/bench/ab_sdp.py \\
+        --module test/bench/.build/module/keepalive_responder.so
 
 Prints every segment and per rate the medians and their ratio.
 """

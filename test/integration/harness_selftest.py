@@ -218,7 +218,7 @@ class SipClientTest(unittest.TestCase):
             t0 = time.monotonic()
             self.assertIsNone(kh.SipClient(s.getsockname()[1]).request(
                 "udp", "OPTIONS", timeout=0.3))
-            self.assertLess(time.monotonic() - t0, 2.0)
+            self.assertLess(time.monotonic() - t0, 2.0 * kh.TIME_SCALE)
         finally:
             s.close()
 
@@ -245,7 +245,8 @@ class PortTest(unittest.TestCase):
             self.assertNotIn(q, (p, p + 1))
             for port in (p, p + 1, q):
                 self.assertTrue(10000 <= port <= high, port)
-                self.assertTrue(kh.port_free(port))
+        # free when picked (other processes may take them later)
+        self.assertTrue(all(kh.port_free(x) for x in (p, p + 1, q)))
 
 
 class ConfigTest(unittest.TestCase):
@@ -374,7 +375,7 @@ class CtrlTest(unittest.TestCase):
                 t0 = time.monotonic()
                 with self.assertRaises(kh.CtrlError):
                     ctrl.command("silent")
-                self.assertLess(time.monotonic() - t0, 2.0)
+                self.assertLess(time.monotonic() - t0, 2.0 * kh.TIME_SCALE)
             finally:
                 kh.CTRL_TIMEOUT = old
         finally:
@@ -405,7 +406,7 @@ class ConsoleTest(unittest.TestCase):
             t.join(2.0)
             t0 = time.monotonic()
             self.assertFalse(con.command("/more", "got /more"))
-            self.assertLess(time.monotonic() - t0, 2.0)
+            self.assertLess(time.monotonic() - t0, 2.0 * kh.TIME_SCALE)
         finally:
             kh.CONSOLE_TIMEOUT = old
             os.close(master)
@@ -527,7 +528,7 @@ class ProcessTest(unittest.TestCase):
             self.assertIsNone(bs.dead())
             t0 = time.monotonic()
             status = bs.stop()
-            self.assertLess(time.monotonic() - t0, 3.0)
+            self.assertLess(time.monotonic() - t0, 3.0 * kh.TIME_SCALE)
             self.assertEqual(status, -signal.SIGKILL)
             self.assertFalse(bs.alive())
             self.assertIn("not running", bs.dead())
@@ -542,7 +543,7 @@ class ProcessTest(unittest.TestCase):
             t0 = time.monotonic()
             with self.assertRaisesRegex(RuntimeError, "status 3"):
                 bs.start()
-            self.assertLess(time.monotonic() - t0, 5.0)
+            self.assertLess(time.monotonic() - t0, 5.0 * kh.TIME_SCALE)
             self.assertIn("dying", bs.log_tail())
         finally:
             bs.cleanup()
