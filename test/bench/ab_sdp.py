@@ -11,7 +11,8 @@ with Accept: application/sdp (the 200 carries the capability SDP) and
 Accept: text/plain (bodiless 200), reading the process's schedstat run
 time around each segment.  Segments alternate in ABBA order.
 
-    test/bench/ab_sdp.py --module test/bench/.build/module/keepalive_responder.so
+    test/bench/ab_sdp.py \\
+        --module test/bench/.build/module/keepalive_responder.so
 
 Prints every segment and per rate the medians and their ratio.
 """
@@ -28,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-import kar_probe as kp                                  # noqa: E402
+import kar_harness as kh                                # noqa: E402
 
 
 def cpu_ns(pid):
@@ -62,7 +63,7 @@ def main():
         f.write(scen.replace("Accept: application/sdp",
                              "Accept: text/plain"))
 
-    bs = kp.Baresip(args.baresip, args.module,
+    bs = kh.Baresip(args.baresip, args.module,
                     ["keepalive_responder_rate\t0",
                      "keepalive_responder_log\t\tnone"], False)
     out = {}
@@ -75,9 +76,9 @@ def main():
 
         def segment(name, rate):
             n = int(rate * args.seconds)
-            cmd = ["sipp", "-sf", files[name], "-i", kp.HOST,
-                   "-p", str(kp.pick_ports()[0]),
-                   "%s:%d" % (kp.HOST, bs.sip_port), "-m", str(n),
+            cmd = ["sipp", "-sf", files[name], "-i", kh.HOST,
+                   "-p", str(kh.pick_ports()[0]),
+                   "%s:%d" % (kh.HOST, bs.sip_port), "-m", str(n),
                    "-r", str(rate), "-rp", "1000", "-nostdin",
                    "-timer_resol", "1", "-buff_size", "4194304",
                    "-timeout", "%ds" % (args.seconds + 30),

@@ -52,19 +52,21 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCEN = os.path.join(HERE, "scenarios")
-STOCK_MODDIR = "/usr/lib/baresip/modules"
-KAM_MODDIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
-MODNAME = "keepalive_responder"
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+# ports, SIP messages, the baresip config, Kamailio's config, stopping
+import kar_harness as kh                                # noqa: E402
+
+HOST = kh.HOST
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 READY_TIMEOUT = 15.0         # responder answers its probe within this
@@ -178,35 +180,6 @@ def proc_alive(pid):
         return False
 
 
-def all_ppids():
-    out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read().rsplit(")", 1)[1].split()
-            out[int(d)] = int(st[1])
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
-
-
-def tree(root):
-    """root and its descendants (kamailio forks its workers)."""
-    ppids = all_ppids()
-    kids = {}
-    for pid, ppid in ppids.items():
-        kids.setdefault(ppid, []).append(pid)
-    out, todo = [], [root]
-    while todo and len(out) < 1000:
-        p = todo.pop()
-        if p in ppids or p == root:
-            out.append(p)
-            todo.extend(kids.get(p, []))
-    return out
-
-
 def stop_pids(pids, timeout=STOP_TIMEOUT):
     """SIGTERM each PID, wait, SIGKILL what is left."""
     pids = [p for p in pids if p]
@@ -281,99 +254,47 @@ def mem_of(pids):
 # ---------------------------------------------------------------------
 # ports and the readiness probe
 
-def port_free(port):
-    for typ in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, typ)
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
-
 def pick_port():
     """A port P with P and P+1 free on UDP and TCP (baresip binds TLS
     on P+1)."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((HOST, 0))
-        p = s.getsockname()[1]
-        s.close()
-        if p < 65000 and port_free(p) and port_free(p + 1):
-            return p
-    raise RuntimeError("no free loopback port pair found")
+    return kh.pick_ports()[0]
 
 
 def probe(port, spec, timeout):
-    """Send the spec's request once; return (status, headers, body) or
-    None on no answer."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """Send the spec's request once; its final answer (a kh.Response)
+    or None."""
+    if spec.scenario.startswith("notify"):
+        kw = dict(method="NOTIFY", user=spec.service,
+                  extra=[("Event", "keep-alive")])
+    elif spec.scenario.startswith("options_user"):
+        kw = dict(method="OPTIONS", user=spec.service,
+                  extra=[("Accept", "application/sdp")])
+    else:
+        kw = dict(method="OPTIONS", user=None,
+                  extra=[("Accept", "application/sdp")])
     try:
-        s.bind((HOST, 0))
-        lport = s.getsockname()[1]
-        branch = "z9hG4bK-probe%d" % int(time.monotonic() * 1e6)
-        if spec.scenario.startswith("notify"):
-            met, ruri = "NOTIFY", "sip:%s@%s:%d" % (spec.service, HOST, port)
-            extra = "Event: keep-alive\r\n"
-        elif spec.scenario.startswith("options_user"):
-            met, ruri = "OPTIONS", "sip:%s@%s:%d" % (spec.service, HOST,
-                                                    port)
-            extra = "Accept: application/sdp\r\n"
-        else:
-            met, ruri = "OPTIONS", "sip:%s:%d" % (HOST, port)
-            extra = "Accept: application/sdp\r\n"
-        req = ("%s %s SIP/2.0\r\n"
-               "Via: SIP/2.0/UDP %s:%d;branch=%s\r\n"
-               "Max-Forwards: 70\r\n"
-               "From: <sip:probe@%s:%d>;tag=p%d\r\n"
-               "To: <%s>\r\n"
-               "Call-ID: probe-%s@bench\r\n"
-               "CSeq: 1 %s\r\n"
-               "%s"
-               "Content-Length: 0\r\n\r\n") % (
-                   met, ruri, HOST, lport, branch, HOST, lport, lport, ruri,
-                   branch, met, extra)
-        s.settimeout(timeout)
-        s.sendto(req.encode(), (HOST, port))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                data = s.recv(65535)
-            except socket.timeout:
-                return None
-            text = data.decode("utf-8", "replace")
-            m = re.match(r"SIP/2.0 (\d{3})", text)
-            if not m or m.group(1).startswith("1"):
-                continue
-            head, _, body = text.partition("\r\n\r\n")
-            return int(m.group(1)), head, body
+        return kh.SipClient(port).request("udp", timeout=timeout, **kw)
+    except (OSError, kh.Fail):
         return None
-    except OSError:
-        return None
-    finally:
-        s.close()
 
 
 def answer_ok(spec, ans):
     """Does the probe's answer show the intended responder answered?"""
     if not ans:
         return False, "no answer"
-    status, head, body = ans
-    if status != 200:
-        return False, "answer %d" % status
+    if ans.status != 200:
+        return False, "answer %d" % ans.status
+    body = ans.body.decode("utf-8", "replace")
     if spec.expect == "module":
         # the module's 200: RFC 3261 11.2 headers (OPTIONS), no body
         if spec.scenario.startswith("notify"):
             ok = not body.strip()
         else:
-            ok = re.search(r"^Allow:", head, re.M) and not body.strip()
+            ok = ans.has("allow") and not body.strip()
         return bool(ok), "" if ok else "200 is not the module's"
     if spec.expect == "module-sdp":
         # the module's capability SDP: port 0, no call behind it
-        ok = (re.search(r"^Allow:", head, re.M) and
-              not re.search(r"^Contact:", head, re.M | re.I) and
+        ok = (ans.has("allow") and not ans.has("contact") and
               body.startswith("v=0") and "\r\nm=audio 0 " in body)
         return bool(ok), "" if ok else "200 without the module's SDP"
     if spec.expect == "stock":
@@ -400,35 +321,19 @@ class Running:
     def _cmd(self):
         t, sp, d = self.tools, self.spec, self.dir
         if sp.kind in ("baresip", "module"):
-            moddir = os.path.join(d, "modules")
-            os.makedirs(moddir, exist_ok=True)
-            for name in sorted(os.listdir(STOCK_MODDIR)):
-                if name.endswith(".so") and name != MODNAME + ".so":
-                    os.symlink(os.path.join(STOCK_MODDIR, name),
-                               os.path.join(moddir, name))
-            lines = ["# generated by test/bench/bench.py",
-                     "poll_method\t\tepoll",
-                     "sip_listen\t\t%s:%d" % (HOST, self.port),
-                     "module_path\t\t%s" % moddir,
-                     "module\t\t\tg711.so"]
-            if sp.kind == "module":
-                os.symlink(os.path.abspath(t.module),
-                           os.path.join(moddir, MODNAME + ".so"))
-                lines.append("module\t\t\t%s.so" % MODNAME)
-            lines.append("module_app\t\taccount.so")
-            lines += sp.conf
-            with open(os.path.join(d, "config"), "w") as f:
-                f.write("\n".join(lines) + "\n")
-            with open(os.path.join(d, "accounts"), "w") as f:
-                f.write("<sip:alice@%s>;regint=0\n" % HOST)
+            kh.write_baresip_files(
+                d, self.port, t.module if sp.kind == "module" else None,
+                sp.conf, origin="test/bench/bench.py")
             return [t.baresip, "-f", d]
         if sp.kind == "floor":
             return [t.floor, "-a", HOST, "-p", str(self.port)] + sp.floor_args
         if sp.kind == "kamailio":
             cfg = os.path.join(d, "kamailio.cfg")
             with open(cfg, "w") as f:
-                f.write(KAMAILIO_CFG % {"host": HOST, "port": self.port,
-                                        "mpath": KAM_MODDIR})
+                f.write(kh.kamailio_cfg(
+                    "test/bench/bench.py: answer OPTIONS like a "
+                    "keep-alive responder, nothing else", self.port,
+                    ("pv", "sl", "siputils"), KAMAILIO_ROUTE))
             return [t.kamailio, "-f", cfg, "-DD", "-E", "-x", "tlsf",
                     "-m", "64", "-M", "8", "-Y", d, "-P",
                     os.path.join(d, "kamailio.pid"), "-w", d]
@@ -446,18 +351,12 @@ class Running:
                 cmd = ["valgrind"] + self.valgrind + cmd
             if self.tools.server_cpu is not None:
                 cmd = ["taskset", "-c", str(self.tools.server_cpu)] + cmd
-            logf = open(os.path.join(self.dir, "server.log"), "ab")
-            try:
-                self.proc = subprocess.Popen(
-                    cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                    stdout=logf, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            finally:
-                logf.close()
+            self.proc = kh.spawn(cmd, self.dir,
+                                 os.path.join(self.dir, "server.log"))
             REG.add(self.proc.pid)
             err = self._wait_ready()
             if err is None:
-                self.pids = tree(self.proc.pid)
+                self.pids = kh.proc_tree(self.proc.pid)
                 REG.add(*self.pids)
                 return
             self.stop()
@@ -495,7 +394,7 @@ class Running:
 
     def refresh_pids(self):
         if self.proc and self.proc.poll() is None:
-            new = tree(self.proc.pid)
+            new = kh.proc_tree(self.proc.pid)
             REG.add(*new)
             self.pids = sorted(set(self.pids) | set(new))
 
@@ -506,18 +405,9 @@ class Running:
         if self.proc is None:
             return
         pids = sorted(set(self.pids) | {self.proc.pid})
-        if self.proc.poll() is None:
-            # the main process first: kamailio stops its own workers
-            try:
-                self.proc.terminate()
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
+        # the main process first: kamailio stops its own workers
+        kh.stop_process(self.proc, STOP_TIMEOUT)
         stop_pids(pids, 3.0)
-        try:
-            self.proc.wait(2.0)
-        except subprocess.TimeoutExpired:
-            pass
         REG.remove(*pids)
 
     def cleanup(self, keep=False):
@@ -526,26 +416,7 @@ class Running:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-KAMAILIO_CFG = """#!KAMAILIO
-# generated by test/bench/bench.py: answer OPTIONS like a keep-alive
-# responder, nothing else; one UDP worker on loopback
-debug=-1
-log_stderror=yes
-fork=yes
-children=1
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-dns=no
-rev_dns=no
-use_dns_cache=no
-listen=udp:%(host)s:%(port)d
-mpath="%(mpath)s"
-
-loadmodule "pv.so"
-loadmodule "sl.so"
-loadmodule "siputils.so"
-
+KAMAILIO_ROUTE = """\
 request_route {
     if (method == "OPTIONS") {
         options_reply();
@@ -942,9 +813,10 @@ def main():
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--module", help="keepalive_responder.so")
     ap.add_argument("--floor", help="floor responder binary")
-    ap.add_argument("--replot", metavar="CSV",
-                    help="only draw the plot (--plot) from a CSV written"
-                    " earlier, and stop")
+    ap.add_argument("--replot", metavar="CSV", nargs="+",
+                    help="only draw the plot (--plot) from CSVs written"
+                    " earlier (later ones: other runs, labelled so), and"
+                    " stop")
     ap.add_argument("--baresip", default="/usr/bin/baresip")
     ap.add_argument("--kamailio", default=shutil.which("kamailio") or "")
     ap.add_argument("--smoke", action="store_true",
@@ -979,7 +851,7 @@ def main():
 
     if args.replot:
         return replot(args.replot, args.plot or
-                      os.path.splitext(args.replot)[0] + ".png")
+                      os.path.splitext(args.replot[0])[0] + ".png")
     if not args.module or not args.floor:
         ap.error("--module and --floor are needed")
 
@@ -1160,7 +1032,10 @@ def main():
     write_csv(args.out, specs, res, rates, count, repeats, cg_count,
               cg_rate, mem_count, mem_rate)
     plot_path = args.plot or os.path.splitext(args.out)[0] + ".png"
-    perr = plot(plot_path, specs, res, rates, workroot)
+    perr = plot(plot_path, [(sp.name, sp.name, res[sp.name]["cpu"])
+                            for sp in specs
+                            if res.get(sp.name, {}).get("cpu")],
+                rates, workroot)
     if perr and smoke and "not installed" in perr:
         log("plot skipped: %s" % perr)
     elif perr:
@@ -1302,8 +1177,13 @@ def render(specs, res, rates, count, repeats, smoke, skipped, cg_count,
 
 
 def goals(res, mem_count):
-    """Issue 5's goals against the figures of this run."""
-    out = ["Goals of issue 5 (this run):"]
+    """The performance goals against the figures of this run: the
+    module within 1.2x the libre floor's instructions and 1.3x its CPU
+    per request, at least 10x cheaper and 10x faster than stock
+    baresip's core path, no dearer per request at high rates, memory
+    flat, drops cheaper than answers, the capability SDP at most 1.1x
+    the bodiless answer, within 3x of Kamailio's CPU per request."""
+    out = ["Performance goals (this run):"]
 
     def cpu(name, rate):
         return res.get(name, {}).get("cpu", {}).get(rate)
@@ -1417,22 +1297,13 @@ def write_csv(path, specs, res, rates, count, repeats, cg_count, cg_rate,
                     "MiB", None, int(m[5]))
 
 
-def plot(path, specs, res, rates, workroot):
+def plot(path, series, rates, workroot):
+    """gnuplot PNG of CPU per request against rate: one line per entry
+    of series, (label, row name, {rate: us}); the row name picks the
+    style, a run's second series of a row gets another dash type."""
     gp = shutil.which("gnuplot")
     if not gp:
         return "gnuplot not installed"
-    series = []
-    for sp in specs:
-        pts = sorted(res.get(sp.name, {}).get("cpu", {}).items())
-        if not pts:
-            continue
-        dat = os.path.join(workroot, "plot-%s.dat" % sp.name)
-        with open(dat, "w") as f:
-            for rate, v in pts:
-                f.write("%d %.4f\n" % (rate, max(v, 0.01)))
-        series.append((sp.name, dat))
-    if not series:
-        return "nothing to plot"
     style = {   # colour, dash type, point type
         "stock": ("#d62728", 1, 5), "shared-options": ("#1f77b4", 1, 7),
         "shared-options-sdp": ("#ff7f0e", 1, 10),
@@ -1440,12 +1311,26 @@ def plot(path, specs, res, rates, workroot):
         "drop-rate": ("#bcbd22", 3, 13), "drop-scanner": ("#8c564b", 3, 15),
         "floor-stateful": ("#7f7f7f", 2, 4), "floor": ("#000000", 2, 6),
         "floor-notify": ("#555555", 2, 8), "kamailio": ("#9467bd", 1, 2)}
-    plots = ", ".join(
-        "'%s' using 1:2 with linespoints lw 2 lc rgb '%s' dt %d pt %d"
-        " ps 1.3 title '%s'" % ((dat,) + style.get(name, ("#000000", 1, 1))
-                               + (name,)) for name, dat in series)
+    lines, seen = [], set()
+    for i, (label, name, cpu) in enumerate(series):
+        pts = sorted(cpu.items())
+        if not pts:
+            continue
+        dat = os.path.join(workroot, "plot-%d.dat" % i)
+        with open(dat, "w") as f:
+            for rate, v in pts:
+                f.write("%d %.4f\n" % (rate, max(v, 0.01)))
+        colour, dash, point = style.get(name, ("#000000", 1, 1))
+        if name in seen:
+            dash = 4
+        seen.add(name)
+        lines.append("'%s' using 1:2 with linespoints lw 2 lc rgb '%s' "
+                     "dt %d pt %d ps 1.3 title '%s'"
+                     % (dat, colour, dash, point, label))
+    if not lines:
+        return "nothing to plot"
     script = "\n".join([
-        "set terminal pngcairo size 1000,650 enhanced font 'Sans,11'",
+        "set terminal pngcairo size 1100,650 enhanced font 'Sans,11'",
         "set output '%s'" % path,
         "set title 'Responder CPU per request against request rate"
         " (loopback UDP, sipp)'",
@@ -1455,8 +1340,8 @@ def plot(path, specs, res, rates, workroot):
         "set xtics (%s)" % ", ".join("'%d' %d" % (r, r) for r in rates),
         "set xrange [%f:%f]" % (min(rates) / 1.5, max(rates) * 1.5),
         "set grid",
-        "set key outside right top",
-        "plot " + plots,
+        "set key outside right top noenhanced",
+        "plot " + ", ".join(lines),
     ]) + "\n"
     p = subprocess.run([gp], input=script.encode(), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
@@ -1465,30 +1350,41 @@ def plot(path, specs, res, rates, workroot):
     return None
 
 
-def replot(csv_path, png):
-    """The plot again, from the CPU rows of a CSV."""
-    res, order, rates = {}, [], set()
-    with open(csv_path) as f:
-        for row in csv.DictReader(f):
-            if row["metric"] != "cpu_per_request" or not row["value"]:
-                continue
-            name = row["responder"]
-            if name not in res:
-                res[name] = {"cpu": {}}
-                order.append(name)
-            rate = int(row["rate"])
-            rates.add(rate)
-            res[name]["cpu"][rate] = float(row["value"])
-    specs = [s for s in SPECS if s.name in res]
+def replot(csv_paths, png):
+    """The plot again, from the CPU rows of one or more CSVs: every
+    responder of every CSV, in the order of SPECS.  Series of the
+    second and later CSVs (a separate run, other load on the machine)
+    are labelled with their file name."""
+    series, rates = [], set()
+    for i, path in enumerate(csv_paths):
+        cpu = {}
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                if row["metric"] != "cpu_per_request" or not row["value"]:
+                    continue
+                rate = int(row["rate"])
+                rates.add(rate)
+                cpu.setdefault(row["responder"], {})[rate] = \
+                    float(row["value"])
+        order = [sp.name for sp in SPECS if sp.name in cpu]
+        order += sorted(set(cpu) - set(order))
+        for name in order:
+            label = name if i == 0 else "%s (%s)" % (
+                name, os.path.basename(path))
+            series.append((label, name, cpu[name]))
+    missing = [sp.name for sp in SPECS
+               if not any(name == sp.name for _, name, _ in series)]
+    if missing:
+        log("plot: no CPU figures for %s" % ", ".join(missing))
     work = tempfile.mkdtemp(prefix="kar-bench-plot.")
     try:
-        err = plot(png, specs, res, sorted(rates), work)
+        err = plot(png, series, sorted(rates), work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if err:
         log("plot: %s" % err)
         return 1
-    log("wrote %s" % png)
+    log("wrote %s (%d series)" % (png, len(series)))
     return 0
 
 

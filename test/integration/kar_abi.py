@@ -32,7 +32,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kar_probe as kp                                   # noqa: E402
+import kar_harness as kh                                 # noqa: E402
 
 # The other generation of the two the project declares itself
 OTHER = {(1, 0): "1.1.0", (1, 1): "1.0.0"}
@@ -50,11 +50,11 @@ def build_other(args, version):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=BUILD_TIMEOUT)
         if p.returncode:
-            raise kp.Fail("%s: exit %d\n%s" % (" ".join(cmd), p.returncode,
-                                             kp.indent(p.stdout.decode())))
-    mod = os.path.join(args.work, kp.MODNAME + ".so")
+            raise kh.Fail("%s: exit %d\n%s" % (" ".join(cmd), p.returncode,
+                                             kh.indent(p.stdout.decode())))
+    mod = os.path.join(args.work, kh.MODNAME + ".so")
     if not os.path.isfile(mod):
-        raise kp.Fail("the build left no %s" % mod)
+        raise kh.Fail("the build left no %s" % mod)
     return mod
 
 
@@ -69,18 +69,18 @@ def module_lines(bs):
 
 
 def run_one(args, runner, label, module, loads, built):
-    bs = kp.Baresip(args.baresip, module, [], args.keep)
+    bs = kh.Baresip(args.baresip, module, [], args.keep)
     try:
         if not runner.run("%s_start" % label, bs.start):
             return
         runner.guard = bs.dead
-        ctrl = kp.Ctrl(bs.ctrl_port)
-        sip = kp.SipClient(bs.sip_port)
+        ctrl = kh.Ctrl(bs.ctrl_port)
+        sip = kh.SipClient(bs.sip_port)
 
         def command():
             ok, data = ctrl.command("kar_stats", "json")
             if ok != loads:
-                raise kp.Fail("kar_stats %s: %r" % (
+                raise kh.Fail("kar_stats %s: %r" % (
                     "fails" if loads else "answers", data[:80]))
         runner.run("%s_%s" % (label, "loaded" if loads else "not_loaded"),
                    command)
@@ -88,32 +88,32 @@ def run_one(args, runner, label, module, loads, built):
         def answers():
             # loaded: the module's 200; refused: the stock answer
             for tp in ("udp", "tcp"):
-                kp.check_sip(sip, "options_nouser", tp,
+                kh.check_sip(sip, "options_nouser", tp,
                              "shared" if loads else "stock")
         runner.run("%s_options_nouser" % label, answers)
         ctrl.close()
         runner.guard = None
-        runner.run("%s_clean_shutdown" % label, kp.t_shutdown, bs)
+        runner.run("%s_clean_shutdown" % label, kh.t_shutdown, bs)
 
         lines = module_lines(bs)
 
         def log():
             if loads:
                 if not any("for baresip " in ln for ln in lines):
-                    raise kp.Fail("no start-up line: %r" % lines)
+                    raise kh.Fail("no start-up line: %r" % lines)
                 if any("not loaded" in ln for ln in lines):
-                    raise kp.Fail("refused itself: %r" % lines)
+                    raise kh.Fail("refused itself: %r" % lines)
                 return
             if len(lines) != 1:
-                raise kp.Fail("%d lines of the module's, expected one "
+                raise kh.Fail("%d lines of the module's, expected one "
                               "warning: %r" % (len(lines), lines))
             running = "baresip %s" % (
-                "1.0" if kp.baresip_version()[:2] == (1, 0) else "1.1")
+                "1.0" if kh.baresip_version()[:2] == (1, 0) else "1.1")
             want = ("built for baresip %s" % built, "this is " + running,
                     "with libre ", "not loaded")
             missing = [w for w in want if w not in lines[0]]
             if missing:
-                raise kp.Fail("the warning lacks %r: %r"
+                raise kh.Fail("the warning lacks %r: %r"
                               % (missing, lines[0]))
         runner.run("%s_log" % label, log)
     finally:
@@ -121,9 +121,9 @@ def run_one(args, runner, label, module, loads, built):
 
 
 def run_all(args, runner):
-    gen = kp.baresip_version()[:2]
+    gen = kh.baresip_version()[:2]
     if gen not in OTHER:
-        raise kp.Fail("baresip %d.%d: the project declares only 1.0 and "
+        raise kh.Fail("baresip %d.%d: the project declares only 1.0 and "
                       "1.1, so no module of another generation can be "
                       "built here" % gen)
     other = OTHER[gen]
@@ -142,12 +142,12 @@ def main():
     ap.add_argument("--work", required=True, help="build folder to use")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    kp.BARESIP = args.baresip
+    kh.BARESIP = args.baresip
 
-    runner = kp.Runner()
-    kp.run_checked(args, runner, lambda a, r: r.run(
+    runner = kh.Runner()
+    kh.run_checked(args, runner, lambda a, r: r.run(
         "abi_guard", run_all, a, r))
-    return kp.finish(runner)
+    return kh.finish(runner)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import kar_probe as kp                                  # noqa: E402
+import kar_harness as kh                                # noqa: E402
 
 
 CONF = ["keepalive_responder_rate\t0"]
@@ -45,14 +45,14 @@ CONF = ["keepalive_responder_rate\t0"]
 
 def avp(resp, kw):
     """RTP/AVP: no media encryption configured"""
-    for ln in kp.sdp_lines(resp.body):
+    for ln in kh.sdp_lines(resp.body):
         if ln.startswith("m=") and ln.split()[2] != "RTP/AVP":
-            raise kp.Fail("transport of %r is not RTP/AVP" % ln)
+            raise kh.Fail("transport of %r is not RTP/AVP" % ln)
 
 
-SDP = kp.module_200(avp)
-ANY = kp.module_200()
-BARE = kp.module_200_bare()
+SDP = kh.module_200(avp)
+ANY = kh.module_200()
+BARE = kh.module_200_bare()
 
 # (case, Accept header values, body expected)
 ACCEPTS = [
@@ -75,7 +75,7 @@ def media(body):
     """The m= sections: (m= line, sorted a=rtpmap/a=fmtp lines), with
     the port left out (stock's is a real RTP port)."""
     out = []
-    for ln in kp.sdp_lines(body):
+    for ln in kh.sdp_lines(body):
         if ln.startswith("m="):
             f = ln.split()
             out.append([" ".join([f[0]] + f[2:]), []])
@@ -107,7 +107,7 @@ def run_same(runner, sip):
         SDP(a, {})
         SDP(b, {})
         if a.body != b.body:
-            raise kp.Fail("UDP and TCP bodies differ:\n%r\n%r"
+            raise kh.Fail("UDP and TCP bodies differ:\n%r\n%r"
                           % (a.body, b.body))
     runner.run("same_body_udp_tcp", udp_tcp)
 
@@ -116,7 +116,7 @@ def run_same(runner, sip):
             a, b = options(sip, tp, sends=2)
             SDP(a, {})
             if b is None or a.raw != b.raw:
-                raise kp.Fail("retransmission answered differently:\n"
+                raise kh.Fail("retransmission answered differently:\n"
                               "%r\n%r" % (a.raw, b and b.raw))
         runner.run("retransmit_identical_%s" % tp, retransmit)
 
@@ -124,21 +124,21 @@ def run_same(runner, sip):
 def run_like_stock(runner, sip, ctrl, label, check_sdp=SDP):
     """The module's SDP offers what baresip's own answer offers."""
     def check():
-        kp.ctrl_ok(ctrl, "kar_exclusive", "off")
+        kh.ctrl_ok(ctrl, "kar_exclusive", "off")
         stock = options(sip, "udp", "alice")[0]
-        kp.expect(200, kp.sdp_body, kp.has_contact)(stock, {})
-        kp.ctrl_ok(ctrl, "kar_exclusive", "on")
+        kh.expect(200, kh.sdp_body, kh.has_contact)(stock, {})
+        kh.ctrl_ok(ctrl, "kar_exclusive", "on")
         try:
             mod = options(sip, "udp", "alice")[0]
         finally:
-            kp.ctrl_ok(ctrl, "kar_exclusive", "off")
+            kh.ctrl_ok(ctrl, "kar_exclusive", "off")
         check_sdp(mod, {})
         if media(mod.body) != media(stock.body):
-            raise kp.Fail("module %r\nstock  %r"
+            raise kh.Fail("module %r\nstock  %r"
                           % (media(mod.body), media(stock.body)))
         if not any(ln.split()[1] != "0" for ln in
-                   kp.sdp_lines(stock.body) if ln.startswith("m=")):
-            raise kp.Fail("stock answer has no RTP port: not a call")
+                   kh.sdp_lines(stock.body) if ln.startswith("m=")):
+            raise kh.Fail("stock answer has no RTP port: not a call")
     runner.run("like_stock_%s" % label, check)
 
 
@@ -147,52 +147,52 @@ def run_insmod(runner, sip, ctrl):
         before = options(sip, "udp")[0]
         SDP(before, {})
         if b"G722" in before.body:
-            raise kp.Fail("G722 before insmod")
-        kp.ctrl_ok(ctrl, "insmod", "g722")
+            raise kh.Fail("G722 before insmod")
+        kh.ctrl_ok(ctrl, "insmod", "g722")
         try:
             after = options(sip, "udp")[0]
             SDP(after, {})
-            lines = kp.sdp_lines(after.body)
+            lines = kh.sdp_lines(after.body)
             if "a=rtpmap:9 G722/8000" not in lines:
-                raise kp.Fail("no G722 after insmod: %r" % after.body)
+                raise kh.Fail("no G722 after insmod: %r" % after.body)
             m = [ln for ln in lines if ln.startswith("m=audio")][0]
             if " 9 " not in m + " ":
-                raise kp.Fail("m= line without 9: %r" % m)
+                raise kh.Fail("m= line without 9: %r" % m)
             # The origin's version counts the rebuild
-            if kp.sdp_lines(before.body)[1] == lines[1]:
-                raise kp.Fail("o= unchanged: %r" % lines[1])
+            if kh.sdp_lines(before.body)[1] == lines[1]:
+                raise kh.Fail("o= unchanged: %r" % lines[1])
             again = options(sip, "tcp")[0]
             if again.body != after.body:
-                raise kp.Fail("the next answer differs again")
+                raise kh.Fail("the next answer differs again")
         finally:
             ctrl.command("rmmod", "g722")
         gone = options(sip, "udp")[0]
         SDP(gone, {})
         if b"G722" in gone.body:
-            raise kp.Fail("G722 still there after rmmod")
+            raise kh.Fail("G722 still there after rmmod")
     runner.run("insmod_codec_changes_sdp", check)
 
 
 HOST6 = "::1"
 
 
-def options6(port, timeout=kp.ANSWER_TIMEOUT):
+def options6(port, timeout=kh.ANSWER_TIMEOUT):
     """One OPTIONS over IPv6 UDP to [::1]:port; its final answer."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     try:
         s.bind((HOST6, 0))
         lport = s.getsockname()[1]
-        req = kp.Request("OPTIONS", "sip:[%s]:%d" % (HOST6, port), "udp",
+        req = kh.Request("OPTIONS", "sip:[%s]:%d" % (HOST6, port), "udp",
                          lport)
-        req.data = req.data.replace(b"%s:%d" % (kp.HOST.encode(), lport),
+        req.data = req.data.replace(b"%s:%d" % (kh.HOST.encode(), lport),
                                     b"[%s]:%d" % (HOST6.encode(), lport))
         s.sendto(req.data, (HOST6, port))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            raw = kp.udp_recv(s, deadline - time.monotonic())
+            raw = kh.udp_recv(s, deadline - time.monotonic())
             if raw is None:
                 return None
-            resp = kp.Response(raw)
+            resp = kh.Response(raw)
             if req.matches(resp) and resp.status >= 200:
                 return resp
         return None
@@ -200,7 +200,7 @@ def options6(port, timeout=kp.ANSWER_TIMEOUT):
         s.close()
 
 
-class Baresip6(kp.Baresip):
+class Baresip6(kh.Baresip):
     """SIP on [::1] only (needs a non-loopback IPv6 address on the
     host, as baresip 1.x opens no IPv6 socket otherwise)."""
 
@@ -216,12 +216,12 @@ class Baresip6(kp.Baresip):
             f.write(text)
 
     def _wait_ready(self):
-        deadline = time.monotonic() + kp.START_TIMEOUT
+        deadline = time.monotonic() + kh.START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return "baresip exited during start-up"
             try:
-                socket.create_connection((kp.HOST, self.ctrl_port),
+                socket.create_connection((kh.HOST, self.ctrl_port),
                                          0.2).close()
                 if options6(self.sip_port, 0.3):
                     return None
@@ -229,7 +229,7 @@ class Baresip6(kp.Baresip):
                 pass
             time.sleep(0.1)
         return "not ready on [%s] within %.0f s" % (HOST6,
-                                                    kp.START_TIMEOUT)
+                                                    kh.START_TIMEOUT)
 
 
 def has_ipv6():
@@ -255,18 +255,18 @@ def run_ipv6(args, runner):
         def check():
             resp = options6(bs.sip_port)
             if resp is None or resp.status != 200:
-                raise kp.Fail("answer %s" % (resp.short() if resp
+                raise kh.Fail("answer %s" % (resp.short() if resp
                                               else "none"))
-            kp.sdp_body(resp, {})
-            lines = kp.sdp_lines(resp.body)
+            kh.sdp_body(resp, {})
+            lines = kh.sdp_lines(resp.body)
             if not re.match(r"o=- \d+ \d+ IN IP6 ::1$", lines[1]) or \
                     lines[3] != "c=IN IP6 ::1":
-                raise kp.Fail("SDP origin/connection %r" % lines[1:4])
+                raise kh.Fail("SDP origin/connection %r" % lines[1:4])
             if "m=audio 0 RTP/AVP 0 8 101" not in lines:
-                raise kp.Fail("media %r" % resp.body)
+                raise kh.Fail("media %r" % resp.body)
             again = options6(bs.sip_port)
             if again is None or again.body != resp.body:
-                raise kp.Fail("the next answer's body differs")
+                raise kh.Fail("the next answer's body differs")
         runner.run("ipv6_c_and_o", check)
     finally:
         runner.guard = None
@@ -274,14 +274,14 @@ def run_ipv6(args, runner):
 
 
 def with_baresip(args, runner, conf, fn, account_params=""):
-    bs = kp.Baresip(args.baresip, args.module, CONF + conf, args.keep)
+    bs = kh.Baresip(args.baresip, args.module, CONF + conf, args.keep)
     bs.account_params = account_params
     ctrl = None
     try:
         bs.start()
-        ctrl = kp.Ctrl(bs.ctrl_port)
+        ctrl = kh.Ctrl(bs.ctrl_port)
         runner.guard = bs.dead
-        fn(kp.SipClient(bs.sip_port), ctrl)
+        fn(kh.SipClient(bs.sip_port), ctrl)
         if runner.failed:
             print("--- tail of %s ---\n%s\n---"
                   % (bs.logpath, bs.log_tail()), file=sys.stderr)
@@ -305,12 +305,12 @@ def run_all(args, runner):
         def check():
             resp = options(sip, "udp")[0]
             SDP(resp, {})
-            lines = kp.sdp_lines(resp.body)
+            lines = kh.sdp_lines(resp.body)
             if not any(ln.startswith("m=video 0 RTP/AVP ")
                        for ln in lines):
-                raise kp.Fail("no m=video line: %r" % resp.body)
+                raise kh.Fail("no m=video line: %r" % resp.body)
             if "a=rtpmap:96 VP8/90000" not in lines:
-                raise kp.Fail("no VP8 rtpmap: %r" % resp.body)
+                raise kh.Fail("no VP8 rtpmap: %r" % resp.body)
         runner.run("video_line", check)
         run_like_stock(runner, sip, ctrl, "video")
     with_baresip(args, runner, ["module\t\t\tvp8.so",
@@ -321,10 +321,10 @@ def run_all(args, runner):
         def check():
             resp = options(sip, "udp")[0]
             ANY(resp, {})
-            m = [ln for ln in kp.sdp_lines(resp.body)
+            m = [ln for ln in kh.sdp_lines(resp.body)
                  if ln.startswith("m=")]
             if m != ["m=audio 0 RTP/SAVP 0 8 101"]:
-                raise kp.Fail("media lines %r" % m)
+                raise kh.Fail("media lines %r" % m)
         runner.run("srtp_transport", check)
         run_like_stock(runner, sip, ctrl, "srtp", ANY)
     with_baresip(args, runner, ["module\t\t\tsrtp.so"], srtp_run,
@@ -344,7 +344,7 @@ def run_all(args, runner):
 
 
 def main():
-    return kp.script_main(__doc__.split("\n")[1], run_all)
+    return kh.script_main(__doc__.split("\n")[1], run_all)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@
 """
 kar_config.py -- integration test of keepalive_responder's config
 contract and log contract against the real baresip (Debian 12's
-baresip-core 1.0.0), issue 2.
+baresip-core 1.0.0).
 
 For each case it starts baresip with the module and the case's config
-lines in a fresh temporary folder (kar_probe.py's harness: SIP on
+lines in a fresh temporary folder (kar_harness.py: SIP on
 127.0.0.1, ctrl_tcp, one local UA alice), sends real SIP over loopback
 and reads baresip's log after stopping it.
 
@@ -54,7 +54,7 @@ import time
 
 sys.dont_write_bytecode = True         # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kar_probe as kp                                  # noqa: E402
+import kar_harness as kh                                # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # a per-request line of the module: "keepalive_responder: METHOD URI from"
@@ -100,14 +100,14 @@ class Case:
     """One baresip with the module and some config lines."""
 
     def __init__(self, args, conf):
-        self.bs = kp.Baresip(args.baresip, args.module, conf, args.keep)
+        self.bs = kh.Baresip(args.baresip, args.module, conf, args.keep)
         self.ctrl = None
         self.log = None              # lines, ANSI stripped, after stop()
 
     def start(self):
         self.bs.start()
         self.mark = os.path.getsize(self.bs.logpath)
-        self.ctrl = kp.Ctrl(self.bs.ctrl_port)
+        self.ctrl = kh.Ctrl(self.bs.ctrl_port)
 
     def stop(self):
         """Stop baresip (by PID) and read its whole log."""
@@ -147,10 +147,10 @@ def burst(port, n, src="127.0.0.1", wait=2.0):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         s.bind((src, 0))
         lport = s.getsockname()[1]
-        reqs = [kp.Request("OPTIONS", "sip:127.0.0.1:%d" % port, "udp",
+        reqs = [kh.Request("OPTIONS", "sip:127.0.0.1:%d" % port, "udp",
                            lport) for _ in range(n)]
         for i, r in enumerate(reqs):
-            s.sendto(r.data, (kp.HOST, port))
+            s.sendto(r.data, (kh.HOST, port))
             if i % 20 == 19:
                 time.sleep(0.005)
         ids = {r.call_id for r in reqs}
@@ -159,11 +159,11 @@ def burst(port, n, src="127.0.0.1", wait=2.0):
         for _ in range(10 * n):
             if len(got) == n:
                 break
-            raw = kp.udp_recv(s, deadline - time.monotonic())
+            raw = kh.udp_recv(s, deadline - time.monotonic())
             if raw is None:
                 break
             try:
-                resp = kp.Response(raw)
+                resp = kh.Response(raw)
             except ValueError:
                 continue
             if resp.status >= 200 and resp.hdr("call-id") in ids:
@@ -176,19 +176,19 @@ def burst(port, n, src="127.0.0.1", wait=2.0):
 def module_loaded(case):
     ok, data = case.ctrl.command("kar_stats", "json")
     if not ok:
-        raise kp.Fail("kar_stats failed (module not loaded?): %r" % data)
+        raise kh.Fail("kar_stats failed (module not loaded?): %r" % data)
     try:
         return json.loads(data)
     except ValueError as e:
-        raise kp.Fail("kar_stats json is not JSON (%s): %r" % (e, data))
+        raise kh.Fail("kar_stats json is not JSON (%s): %r" % (e, data))
 
 
 def module_not_loaded(case):
-    resp = kp.options_from(case.bs.sip_port, "127.0.0.1")
-    kp.stock_expect("options_nouser")(resp, {})
+    resp = kh.options_from(case.bs.sip_port, "127.0.0.1")
+    kh.stock_expect("options_nouser")(resp, {})
     ok, data = case.ctrl.command("kar_stats", "json")
     if ok:
-        raise kp.Fail("kar_stats answers: the module is loaded (%r)"
+        raise kh.Fail("kar_stats answers: the module is loaded (%r)"
                       % data[:80])
 
 
@@ -197,7 +197,7 @@ def warning_names(log, words):
     for line in lines:
         if all(w in line for w in words):
             return
-    raise kp.Fail("no log line names %s; the module's lines: %r"
+    raise kh.Fail("no log line names %s; the module's lines: %r"
                   % (" and ".join(repr(w) for w in words), lines[:6]))
 
 
@@ -207,9 +207,9 @@ def no_module_warning(log):
                         r"unreadable|not laid out)", line)
            or line.startswith("module keepalive_responder")]
     if bad:
-        raise kp.Fail("warnings: %r" % bad[:4])
+        raise kh.Fail("warnings: %r" % bad[:4])
     if not any(START_LINE.search(line) for line in log):
-        raise kp.Fail("no start-up line of the module in the log")
+        raise kh.Fail("no start-up line of the module in the log")
 
 
 # ---------------------------------------------------------------------
@@ -265,7 +265,7 @@ def good_rate_zero_log_unhandled(args, runner):
             got, st["lport"] = burst(port, n)
             st["answered"] = got
             if got != n:
-                raise kp.Fail("%d of %d OPTIONS answered at once; rate 0 "
+                raise kh.Fail("%d of %d OPTIONS answered at once; rate 0 "
                               "is unlimited" % (got, n))
         runner.run("rate_0_unlimited_%d_at_once" % n, unlimited)
 
@@ -275,7 +275,7 @@ def good_rate_zero_log_unhandled(args, runner):
         def one_more():
             got, last["lport"] = burst(port, 1)
             if got != 1:
-                raise kp.Fail("no answer to the OPTIONS 1.5 s later")
+                raise kh.Fail("no answer to the OPTIONS 1.5 s later")
         runner.run("log_unhandled_one_more_answered", one_more)
 
         case.stop()
@@ -287,7 +287,7 @@ def good_rate_zero_log_unhandled(args, runner):
                                  for line in case.log_after_mark())
                      if m and int(m.group(2)) == st.get("lport")]
             if not 1 <= len(lines) <= 12:
-                raise kp.Fail("%d module lines for %d requests at once, "
+                raise kh.Fail("%d module lines for %d requests at once, "
                               "expected 1..12" % (len(lines), n))
         runner.run("log_unhandled_burst_at_most_12_lines", burst_lines)
 
@@ -300,22 +300,22 @@ def good_rate_zero_log_unhandled(args, runner):
             ours = [i for i, m in req
                     if int(m.group(2)) == last.get("lport")]
             if not ours:
-                raise kp.Fail("the request 1.5 s later was not logged; "
+                raise kh.Fail("the request 1.5 s later was not logged; "
                               "module lines: %r" % [
                                   line for line in after
                                   if "keepalive_responder" in line][-4:])
             if not sup:
-                raise kp.Fail("no \"log lines suppressed\" line")
+                raise kh.Fail("no \"log lines suppressed\" line")
             i_last = ours[-1]
             if not any(i == i_last - 1 for i, _ in sup):
-                raise kp.Fail("the suppressed line does not come just "
+                raise kh.Fail("the suppressed line does not come just "
                               "before the later request's line")
             # every request the module answered was logged or counted
             # as suppressed
             want = st.get("answered", n) + 1
             total = len(req) + sum(c for _, c in sup)
             if total != want:
-                raise kp.Fail("%d lines + %d suppressed = %d, expected %d "
+                raise kh.Fail("%d lines + %d suppressed = %d, expected %d "
                               "(requests answered)" % (
                                   len(req), sum(c for _, c in sup),
                                   total, want))
@@ -337,10 +337,10 @@ def good_log_none(args, runner):
         def traffic():
             got, _ = burst(port, 30)
             if got != 30:
-                raise kp.Fail("%d of 30 OPTIONS answered" % got)
-            sip = kp.SipClient(port)
-            kp.check_sip(sip, "foo", "udp", "shared")
-            kp.check_sip(sip, "options_bob", "udp", "shared")
+                raise kh.Fail("%d of 30 OPTIONS answered" % got)
+            sip = kh.SipClient(port)
+            kh.check_sip(sip, "foo", "udp", "shared")
+            kh.check_sip(sip, "options_bob", "udp", "shared")
         runner.run("%s_requests_answered" % name, traffic)
 
         log = case.stop()
@@ -350,7 +350,7 @@ def good_log_none(args, runner):
             lines = [line for line in log
                      if REQ_LINE.search(line) or SUPPRESSED.search(line)]
             if lines:
-                raise kp.Fail("%d per-request lines, e.g. %r"
+                raise kh.Fail("%d per-request lines, e.g. %r"
                               % (len(lines), lines[:2]))
         runner.run("log_none_no_request_lines", silent)
         runner.run("%s_no_warning" % name, no_module_warning, log)
@@ -363,13 +363,13 @@ def good_drop_ua_empty(args, runner):
 
     def body(case):
         def scanner_answered():
-            resp = kp.options_from(case.bs.sip_port, "127.0.0.1",
+            resp = kh.options_from(case.bs.sip_port, "127.0.0.1",
                                 extra=[("User-Agent", "friendly-scanner")])
-            kp.module_200()(resp, {})
+            kh.module_200()(resp, {})
             st = module_loaded(case)
-            d = kp.stats_value(st, "methods.OPTIONS.dropped-scanner")
+            d = kh.stats_value(st, "methods.OPTIONS.dropped-scanner")
             if d != 0:
-                raise kp.Fail("dropped-scanner = %r, expected 0" % d)
+                raise kh.Fail("dropped-scanner = %r, expected 0" % d)
         runner.run("drop_ua_empty_scanner_gets_200", scanner_answered)
         log = case.stop()
         runner.guard = None
@@ -385,23 +385,23 @@ def good_trusted(args, runner):
         port = case.bs.sip_port
 
         def trusted():
-            kp.module_200()(kp.options_from(port, "127.0.0.1"), {})
+            kh.module_200()(kh.options_from(port, "127.0.0.1"), {})
         runner.run("%s_127.0.0.1_gets_200" % name, trusted)
 
         def untrusted():
-            kp.stock_expect("options_nouser")(
-                kp.options_from(port, "127.0.0.2"), {})
+            kh.stock_expect("options_nouser")(
+                kh.options_from(port, "127.0.0.2"), {})
             st = module_loaded(case)
-            u = kp.stats_value(st, "methods.OPTIONS.untrusted")
+            u = kh.stats_value(st, "methods.OPTIONS.untrusted")
             if u != 1:
-                raise kp.Fail("methods.OPTIONS.untrusted = %r, expected 1"
+                raise kh.Fail("methods.OPTIONS.untrusted = %r, expected 1"
                               % u)
         runner.run("%s_127.0.0.2_passed_to_stock" % name, untrusted)
 
         def scanner_still_dropped():
-            resp = kp.options_from(port, "127.0.0.1", timeout=kp.SILENCE_WAIT,
+            resp = kh.options_from(port, "127.0.0.1", timeout=kh.SILENCE_WAIT,
                                 extra=[("User-Agent", "friendly-scanner")])
-            kp.no_answer(resp, {})
+            kh.no_answer(resp, {})
         runner.run("%s_default_drop_ua_active" % name,
                    scanner_still_dropped)
         log = case.stop()
@@ -410,7 +410,7 @@ def good_trusted(args, runner):
 
         def three():
             if not any("3 trusted" in line for line in log):
-                raise kp.Fail("start-up line does not say 3 trusted: %r"
+                raise kh.Fail("start-up line does not say 3 trusted: %r"
                               % [line for line in log
                                  if START_LINE.search(line)])
         runner.run("%s_three_entries" % name, three)
@@ -446,7 +446,7 @@ def run_all(args, runner):
 
 
 def main():
-    return kp.script_main("Config and log contract of keepalive_responder on "
+    return kh.script_main("Config and log contract of keepalive_responder on "
                           "the real baresip.", run_all)
 
 

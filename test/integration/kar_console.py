@@ -21,43 +21,11 @@ import argparse
 import os
 import pty
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import kar_probe as kp                                  # noqa: E402
-
-
-READ_TIMEOUT = 5.0
-
-
-class Console:
-    """Keys go to baresip's terminal; what baresip prints goes to its
-    stdout, which the harness sends to the log file."""
-
-    def __init__(self, fd, logpath):
-        self.fd = fd
-        self.logpath = logpath
-        self.seen = b""
-
-    def wait_for(self, needle, mark, timeout=READ_TIMEOUT):
-        """Read the log from mark until needle shows up (bounded)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with open(self.logpath, "rb") as f:
-                f.seek(mark)
-                self.seen = f.read()
-            if needle.encode() in self.seen:
-                return True
-            time.sleep(0.05)
-        return False
-
-    def command(self, line, needle):
-        """Type a command; True when its answer names needle."""
-        mark = os.path.getsize(self.logpath)
-        os.write(self.fd, (line + "\n").encode())
-        return self.wait_for(needle, mark)
+import kar_harness as kh                                # noqa: E402
 
 
 def main():
@@ -66,25 +34,25 @@ def main():
     ap.add_argument("--module", required=True)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    kp.BARESIP = args.baresip
+    kh.BARESIP = args.baresip
 
-    runner = kp.Runner()
+    runner = kh.Runner()
     master, slave = pty.openpty()
-    bs = kp.Baresip(args.baresip, args.module,
+    bs = kh.Baresip(args.baresip, args.module,
                     ["module\t\t\tstdio.so"], args.keep, stdin=slave)
     try:
         bs.start()
         os.close(slave)
         slave = None
-        con = Console(master, bs.logpath)
-        sip = kp.SipClient(bs.sip_port)
+        con = kh.Console(master, bs.logpath)
+        sip = kh.SipClient(bs.sip_port)
 
         def bob(mode):
-            kp.check_sip(sip, "options_bob", "udp", mode)
+            kh.check_sip(sip, "options_bob", "udp", mode)
 
         def check(name, ok, why):
             if not ok:
-                raise kp.Fail(why)
+                raise kh.Fail(why)
 
         runner.run("console_query", lambda: check(
             "q", con.command("/kar_exclusive", "mode: shared"),

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) 2026 keepalive_responder developers
 """
-kar_drain.py -- integration test of keepalive_responder's drain (SPEC.md,
-"Drain") against the real baresip (Debian 12's baresip-core 1.0.0).
+kar_drain.py -- integration test of keepalive_responder's drain (README.md
+and docs/operations.md: a drained endpoint answers its probes 503 so
+that probers take it out of rotation) against the real baresip
+(Debian 12's baresip-core 1.0.0).
 
-kar_probe.py's harness (baresip in a temporary folder, SIP on 127.0.0.1,
-ctrl_tcp, one local UA alice) with these runs:
+It uses kar_harness.py (baresip in a temporary folder, SIP on
+127.0.0.1, ctrl_tcp, one local UA alice) with these runs:
 
   main      drain switched over ctrl_tcp in both modes: every probe kind
             (OPTIONS to alice / no user / bob, NOTIFY keep-alive with and
@@ -57,24 +59,23 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import kar_probe as kp                                  # noqa: E402
+import kar_harness as kh                                # noqa: E402
 import kar_config as kc                                 # noqa: E402
-import kar_console as kcon                              # noqa: E402
 import kar_events as ke                                 # noqa: E402
 
-Fail = kp.Fail
+Fail = kh.Fail
 K = "keepalive_responder_"
 
 SHUTDOWN_HOLD = 1.5     # registrar's delay of the un-REGISTER answer
 PROBE_GAP = 0.01        # between shutdown probes (stays under rate 50)
 GONE_AFTER = 3          # unanswered probes in a row: the stack is gone
 
-# Probe kinds the drain answers 503 (kar_probe's REQ names)
+# Probe kinds the drain answers 503 (kar_harness's REQ names)
 DRAINED = ("options_alice", "options_nouser", "options_bob",
            "notify_keepalive", "notify_keepalive_nosubstate",
            "notify_keepalive_nouser", "notify_compact", "notify_oddcase")
 
-# Answered as without drain (kar_probe's EXPECT of the mode)
+# Answered as without drain (kar_harness's EXPECT of the mode)
 UNTOUCHED = ("notify_checksync", "notify_mwi", "notify_mwi_malformed",
              "notify_presence", "notify_no_event", "notify_in_dialog",
              "publish", "foo", "options_scanner")
@@ -82,7 +83,7 @@ UNTOUCHED = ("notify_checksync", "notify_mwi", "notify_mwi_malformed",
 
 def drained(retry):
     def check(resp, kw):
-        kp.expect(503)(resp, kw)
+        kh.expect(503)(resp, kw)
         if resp.reason != "Service Unavailable":
             raise Fail("reason %r" % resp.reason)
         got = resp.hdrs("retry-after")
@@ -94,7 +95,7 @@ def drained(retry):
 
 
 def probe(sip, name, transport, **over):
-    kw = dict(kp.REQ[name])
+    kw = dict(kh.REQ[name])
     kw.update(over)
     return sip.request(transport, **kw), kw
 
@@ -106,7 +107,7 @@ def check_drained(sip, name, transport, retry=300):
 
 def check_untouched(sip, name, transport, mode):
     resp, kw = probe(sip, name, transport)
-    kp.expectation(mode, name)(resp, kw)
+    kh.expectation(mode, name)(resp, kw)
 
 
 def drain_word(data, want):
@@ -115,14 +116,14 @@ def drain_word(data, want):
 
 
 def set_drain(ctrl, word):
-    drain_word(kp.ctrl_ok(ctrl, "kar_drain", word), word)
-    drain_word(kp.ctrl_ok(ctrl, "kar_drain"), word)
+    drain_word(kh.ctrl_ok(ctrl, "kar_drain", word), word)
+    drain_word(kh.ctrl_ok(ctrl, "kar_drain"), word)
 
 
 def t_retransmit(sip, name):
     """The same request bytes twice: one 503 each, byte-identical."""
-    kw = dict(kp.REQ[name])
-    got = sip.exchange("udp", sends=2, linger=kp.EXTRA_WAIT, **kw)
+    kw = dict(kh.REQ[name])
+    got = sip.exchange("udp", sends=2, linger=kh.EXTRA_WAIT, **kw)
     if [len(g) for g in got] != [1, 1]:
         raise Fail("answers per send %r, expected one each"
                    % [[r.short() for r in g] for g in got])
@@ -130,8 +131,8 @@ def t_retransmit(sip, name):
     drained(300)(a, kw)
     if a.raw != b.raw:
         raise Fail("answers differ:\n%s\n--- vs ---\n%s" % (
-            kp.indent(a.raw.decode("utf-8", "replace")),
-            kp.indent(b.raw.decode("utf-8", "replace"))))
+            kh.indent(a.raw.decode("utf-8", "replace")),
+            kh.indent(b.raw.decode("utf-8", "replace"))))
 
 
 def t_in_dialog_options(sip):
@@ -146,23 +147,23 @@ def t_invite_rings(port):
     then CANCEL ends it."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.bind((kp.HOST, 0))
+        s.bind((kh.HOST, 0))
         lport = s.getsockname()[1]
         sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
                "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                "m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
-        ruri = "sip:alice@%s:%d" % (kp.HOST, port)
-        inv = kp.Request("INVITE", ruri, "udp", lport, body=sdp, extra=[
-            ("Contact", "<sip:prober@%s:%d>" % (kp.HOST, lport)),
+        ruri = "sip:alice@%s:%d" % (kh.HOST, port)
+        inv = kh.Request("INVITE", ruri, "udp", lport, body=sdp, extra=[
+            ("Contact", "<sip:prober@%s:%d>" % (kh.HOST, lport)),
             ("Content-Type", "application/sdp")])
-        s.sendto(inv.data, (kp.HOST, port))
+        s.sendto(inv.data, (kh.HOST, port))
         seen = []
-        deadline = time.monotonic() + kp.ANSWER_TIMEOUT
+        deadline = time.monotonic() + kh.ANSWER_TIMEOUT
         while time.monotonic() < deadline:
-            raw = kp.udp_recv(s, deadline - time.monotonic())
+            raw = kh.udp_recv(s, deadline - time.monotonic())
             if raw is None:
                 break
-            resp = kp.Response(raw)
+            resp = kh.Response(raw)
             if not inv.matches(resp):
                 continue
             seen.append(resp.status)
@@ -179,7 +180,7 @@ def t_invite_rings(port):
                 cancel.append(line.replace("INVITE", "CANCEL"))
         cancel.append("Content-Length: 0")
         s.sendto(("\r\n".join(cancel) + "\r\n\r\n").encode(),
-                 (kp.HOST, port))
+                 (kh.HOST, port))
         time.sleep(0.2)
     finally:
         s.close()
@@ -190,7 +191,7 @@ def t_invite_rings(port):
 
 
 def t_counts(ctrl, sip, mode):
-    kp.ctrl_ok(ctrl, "kar_stats", "reset")
+    kh.ctrl_ok(ctrl, "kar_stats", "reset")
     for name in ("options_nouser", "options_nouser", "options_alice",
                  "notify_keepalive"):
         check_drained(sip, name, "udp")
@@ -205,7 +206,7 @@ def t_counts(ctrl, sip, mode):
         "methods.NOTIFY.rejected": 1, "events.keep-alive": 1,
         "events.check-sync": 1, "events.other": 1,
     })
-    text = kp.ctrl_ok(ctrl, "kar_stats")
+    text = kh.ctrl_ok(ctrl, "kar_stats")
     if "drained" not in text or "drain on" not in text:
         raise Fail("kar_stats text lacks 'drained' / 'drain on': %r"
                    % text)
@@ -235,7 +236,7 @@ class Run(ke.Run):
     def __init__(self, runner, args, label, conf, account=None,
                  extra_args=(), stdin=None):
         super().__init__(runner, args, label, conf,
-                         account or "<sip:alice@%s>;regint=0" % kp.HOST)
+                         account or "<sip:alice@%s>;regint=0" % kh.HOST)
         self.bs.extra_args = list(extra_args)
         if stdin is not None:
             self.bs.stdin = stdin
@@ -247,20 +248,20 @@ def run_main(args, runner):
         if not run.start():
             return
         ctrl, bs = run.ctrl, run.bs
-        sip = kp.SipClient(bs.sip_port)
+        sip = kh.SipClient(bs.sip_port)
         run.check("query_off", drain_word,
-                  kp.ctrl_ok(ctrl, "kar_drain"), "off")
+                  kh.ctrl_ok(ctrl, "kar_drain"), "off")
 
         def bogus():
             ok, data = ctrl.command("kar_drain", "maybe")
             if ok or "usage" not in data:
                 raise Fail("kar_drain maybe: ok=%r, %r" % (ok, data))
-            drain_word(kp.ctrl_ok(ctrl, "kar_drain"), "off")
+            drain_word(kh.ctrl_ok(ctrl, "kar_drain"), "off")
         run.check("bogus_argument", bogus)
 
         for mode in ("shared", "exclusive"):
             m = mode[:4]
-            kp.mode_word(kp.ctrl_ok(ctrl, "kar_exclusive",
+            kh.mode_word(kh.ctrl_ok(ctrl, "kar_exclusive",
                                     "on" if mode == "exclusive" else
                                     "off"), mode)
             run.check("%s.drain_on" % m, set_drain, ctrl, "on")
@@ -292,27 +293,27 @@ def run_main(args, runner):
         def drain_events():
             for word in ("on", "off"):
                 ctrl.drain()
-                kp.ctrl_ok(ctrl, "kar_drain", word)
+                kh.ctrl_ok(ctrl, "kar_drain", word)
                 # module events exist from 1.1 on; 1.0 logs only
-                if kp.baresip_version() < (1, 1):
+                if kh.baresip_version() < (1, 1):
                     continue
                 want = "keepalive_responder,drain," + word
                 ev = ctrl.wait_event(lambda e: e.get("type") == "MODULE"
                                      and e.get("param") == want,
-                                     2 * kp.TIME_SCALE)
+                                     2 * kh.TIME_SCALE)
                 if ev is None:
                     raise Fail("no MODULE event %r on ctrl_tcp" % want)
         run.check("module_event_on_off", drain_events)
 
-        kp.ctrl_ok(ctrl, "kar_exclusive", "off")
-        kp.ctrl_ok(ctrl, "kar_drain", "on")
+        kh.ctrl_ok(ctrl, "kar_exclusive", "off")
+        kh.ctrl_ok(ctrl, "kar_drain", "on")
         run.check("invite_rings_while_draining", t_invite_rings,
                   bs.sip_port)
         # on twice: one change, one line
-        kp.ctrl_ok(ctrl, "kar_drain", "on")
-        kp.ctrl_ok(ctrl, "kar_drain", "off")
+        kh.ctrl_ok(ctrl, "kar_drain", "on")
+        kh.ctrl_ok(ctrl, "kar_drain", "off")
         run.runner.guard = None
-        run.check("clean_shutdown", kp.t_shutdown, bs)
+        run.check("clean_shutdown", kh.t_shutdown, bs)
         run.check("log_line_on", t_log_line, bs, "on", 4)
         run.check("log_line_off", t_log_line, bs, "off", 4)
 
@@ -337,27 +338,26 @@ def run_start(args, runner):
         if not run.start():
             return
         ctrl, bs = run.ctrl, run.bs
-        sip = kp.SipClient(bs.sip_port)
-        run.check("query_on", drain_word, kp.ctrl_ok(ctrl, "kar_drain"),
+        run.check("query_on", drain_word, kh.ctrl_ok(ctrl, "kar_drain"),
                   "on")
 
         def untrusted():
             # 127.0.0.2 is not trusted: the stack answers, as always
-            kp.stock_expect("options_nouser")(
-                kp.options_from(bs.sip_port, "127.0.0.2"), {})
-            resp = kp.options_from(bs.sip_port, "127.0.0.2", user="alice")
-            kp.expect(200, kp.sdp_body)(resp, {})
+            kh.stock_expect("options_nouser")(
+                kh.options_from(bs.sip_port, "127.0.0.2"), {})
+            resp = kh.options_from(bs.sip_port, "127.0.0.2", user="alice")
+            kh.expect(200, kh.sdp_body)(resp, {})
         run.check("untrusted_gets_stack_answer", untrusted)
 
         def scanner():
-            resp = kp.options_from(bs.sip_port, "127.0.0.3", extra=[
+            resp = kh.options_from(bs.sip_port, "127.0.0.3", extra=[
                 ("User-Agent", "friendly-scanner")],
-                timeout=kp.SILENCE_WAIT)
-            kp.no_answer(resp, {})
+                timeout=kh.SILENCE_WAIT)
+            kh.no_answer(resp, {})
         run.check("scanner_dropped", scanner)
 
         def trusted():
-            resp = kp.options_from(bs.sip_port, "127.0.0.1")
+            resp = kh.options_from(bs.sip_port, "127.0.0.1")
             drained(60)(resp, {})
         run.check("trusted_503_retry_60", trusted)
 
@@ -367,7 +367,7 @@ def run_start(args, runner):
                 raise Fail('"drain": %r' % st.get("drain"))
         run.check("json_drain_true", json_true)
         # the rate limit applies to drained probes as to the others
-        run.check("rate_limit", kp.t_rate_limit, bs, 5, 30)
+        run.check("rate_limit", kh.t_rate_limit, bs, 5, 30)
 
         def start_line():
             if not ke.log_lines(bs, "keepalive_responder:", "drain on",
@@ -383,9 +383,9 @@ def run_e(args, runner):
     try:
         if not run.start():
             return
-        sip = kp.SipClient(run.bs.sip_port)
+        sip = kh.SipClient(run.bs.sip_port)
         run.check("query_on", drain_word,
-                  kp.ctrl_ok(run.ctrl, "kar_drain"), "on")
+                  kh.ctrl_ok(run.ctrl, "kar_drain"), "on")
         run.check("options_503", check_drained, sip, "options_nouser",
                   "udp")
     finally:
@@ -402,8 +402,8 @@ def run_console(args, runner):
         slave = None
         if not ok:
             return
-        con = kcon.Console(master, run.bs.logpath)
-        sip = kp.SipClient(run.bs.sip_port)
+        con = kh.Console(master, run.bs.logpath)
+        sip = kh.SipClient(run.bs.sip_port)
 
         def typed(line, needle):
             if not con.command(line, needle):
@@ -469,7 +469,7 @@ def shutdown_probes(bs, stop):
     while time.monotonic() < deadline:
         sent = time.monotonic()
         try:
-            resp = kp.options_from(bs.sip_port, "127.0.0.1", timeout=0.3)
+            resp = kh.options_from(bs.sip_port, "127.0.0.1", timeout=0.3)
         except OSError:
             resp = None
         results.append((sent, resp.status if resp else None))
@@ -515,7 +515,7 @@ def compress(seq):
 def run_shutdown(args, runner, how):
     reg = HoldingRegistrar(SHUTDOWN_HOLD)
     run = Run(runner, args, "shutdown_" + how, [K + "rate 0"],
-              account="<sip:alice@%s:%d>;regint=600" % (kp.HOST, reg.port))
+              account="<sip:alice@%s:%d>;regint=600" % (kh.HOST, reg.port))
     stop_reg = threading.Event()
     th = None
     try:
@@ -533,8 +533,8 @@ def run_shutdown(args, runner, how):
         th = threading.Thread(target=reg.serve_until,
                               args=(stop_reg, SHUTDOWN_HOLD + 15))
         th.start()
-        run.check("before_stop_200", lambda: kp.expect(200)(
-            kp.options_from(bs.sip_port, "127.0.0.1"), {}))
+        run.check("before_stop_200", lambda: kh.expect(200)(
+            kh.options_from(bs.sip_port, "127.0.0.1"), {}))
 
         def stop():
             if how == "sigterm":
@@ -543,7 +543,7 @@ def run_shutdown(args, runner, how):
                 # quit runs ua_stop_all() before ctrl_tcp answers
                 try:
                     run.ctrl.command("quit")
-                except (kp.CtrlError, OSError):
+                except (kh.CtrlError, OSError):
                     pass        # the answer may not make it out
         run.runner.guard = None
         t_stop, results = shutdown_probes(bs, stop)
@@ -557,7 +557,7 @@ def run_shutdown(args, runner, how):
 
         def exited():
             try:
-                status = bs.proc.wait(kp.STOP_TIMEOUT)
+                status = bs.proc.wait(kh.STOP_TIMEOUT)
             except Exception:                       # noqa: BLE001
                 raise Fail("baresip still running after the shutdown")
             if status != 0:
@@ -590,7 +590,7 @@ def run_all(args, runner):
 
 
 def main():
-    return kp.script_main(__doc__.split("\n")[1], run_all)
+    return kh.script_main(__doc__.split("\n")[1], run_all)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ kar_events.py -- integration test of keepalive_responder's event packages
 (message-summary, check-sync, talk, hold) and its trust gate against the
 real baresip (Debian 12's baresip-core 1.0.0).
 
-It reuses kar_probe.py's harness (imported as a module from this folder:
+It reuses kar_harness.py (imported as a module from this folder:
 Baresip in a temporary folder, SipClient, Ctrl for ctrl_tcp, Response,
 Runner) and adds what the event packages need: account lines of its own,
 a registrar the test runs (a UDP socket on 127.0.0.1 answering REGISTER
@@ -71,8 +71,8 @@ import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kar_probe as kp                                   # noqa: E402
-from kar_probe import Fail, HOST                         # noqa: E402
+import kar_harness as kh                                 # noqa: E402
+from kar_harness import Fail, HOST                         # noqa: E402
 
 UNTRUSTED = "127.0.0.2"     # a loopback address outside the trusted list
 
@@ -115,14 +115,14 @@ AUDIO_CONF = [
 
 
 def vlog(msg):
-    kp.log(msg)
+    kh.log(msg)
 
 
 # ---------------------------------------------------------------------
 # SIP messages in both directions
 
-class SipMsg(kp.Response):
-    """A parsed SIP request or response (kar_probe's Response parses the
+class SipMsg(kh.Response):
+    """A parsed SIP request or response (kar_harness's Response parses the
     headers; a request line is handed to it as a dummy status line)."""
 
     def __init__(self, raw):
@@ -192,8 +192,8 @@ def make_sdp(rtp_port, version, direction):
             "a=%s\r\n" % (version, HOST, HOST, rtp_port, direction))
 
 
-class SrcRequest(kp.Request):
-    """kar_probe's Request, sent from another local address: the Via
+class SrcRequest(kh.Request):
+    """kar_harness's Request, sent from another local address: the Via
     sent-by names that address."""
 
     def __init__(self, src, method, ruri, transport, lport, **kw):
@@ -203,7 +203,7 @@ class SrcRequest(kp.Request):
         self.data = self.data.replace(old, new, 1)
 
 
-def request_from(src, sip_port, method, user, timeout=kp.ANSWER_TIMEOUT,
+def request_from(src, sip_port, method, user, timeout=kh.ANSWER_TIMEOUT,
                  **kw):
     """One request over UDP from a socket bound to src; its final
     answer or None."""
@@ -216,11 +216,11 @@ def request_from(src, sip_port, method, user, timeout=kp.ANSWER_TIMEOUT,
         ruri = "sip:%s@%s:%d" % (user, HOST, sip_port)
         req = SrcRequest(src, method, ruri, "udp", s.getsockname()[1],
                          **kw)
-        vlog("  >> udp from %s\n%s" % (src, kp.indent(
+        vlog("  >> udp from %s\n%s" % (src, kh.indent(
             req.data.decode("utf-8", "replace"))))
         s.sendto(req.data, (HOST, sip_port))
-        got = kp.SipClient(sip_port)._collect(
-            lambda t: kp.udp_recv(s, t), req, timeout, 0.0)
+        got = kh.SipClient(sip_port)._collect(
+            lambda t: kh.udp_recv(s, t), req, timeout, 0.0)
         return got[0] if got else None
     finally:
         s.close()
@@ -234,7 +234,7 @@ def notify(sip_port, event, user="alice", src=HOST, substate=True,
         hdrs.append(SUBSTATE)
     hdrs += list(extra)
     if src == HOST:
-        return kp.SipClient(sip_port).request(
+        return kh.SipClient(sip_port).request(
             "udp", "NOTIFY", user, extra=hdrs, body=body)
     return request_from(src, sip_port, "NOTIFY", user, extra=hdrs,
                         body=body)
@@ -249,18 +249,18 @@ class Notifier:
         self.sip_port = sip_port
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((HOST, 0))
-        self.req = kp.Request(
+        self.req = kh.Request(
             "NOTIFY", "sip:%s@%s:%d" % (user, HOST, sip_port), "udp",
             self.sock.getsockname()[1], extra=[("Event", event), SUBSTATE])
 
     def send(self):
         """Send (again); the final answer or None."""
-        vlog("  >> udp NOTIFY\n%s" % kp.indent(
+        vlog("  >> udp NOTIFY\n%s" % kh.indent(
             self.req.data.decode("utf-8", "replace")))
         self.sock.sendto(self.req.data, (HOST, self.sip_port))
-        got = kp.SipClient(self.sip_port)._collect(
-            lambda t: kp.udp_recv(self.sock, t), self.req,
-            kp.ANSWER_TIMEOUT, 0.0)
+        got = kh.SipClient(self.sip_port)._collect(
+            lambda t: kh.udp_recv(self.sock, t), self.req,
+            kh.ANSWER_TIMEOUT, 0.0)
         return got[0] if got else None
 
     def close(self):
@@ -283,7 +283,7 @@ def same_answer(first, again, what):
 def expect_status(resp, status, what):
     if resp is None:
         raise Fail("%s: no answer within %.1f s, expected %d"
-                   % (what, kp.ANSWER_TIMEOUT, status))
+                   % (what, kh.ANSWER_TIMEOUT, status))
     if resp.status != status:
         raise Fail("%s: got %s, expected %d" % (what, resp.short(), status))
 
@@ -310,7 +310,7 @@ class Endpoint:
     def send(self, data, addr):
         vlog("  >> udp %s:%d -> %s:%d\n%s" % (
             self.addr, self.port, addr[0], addr[1],
-            kp.indent(data.decode("utf-8", "replace"))))
+            kh.indent(data.decode("utf-8", "replace"))))
         self.sock.sendto(data, addr)
 
     def _recv(self, timeout):
@@ -326,7 +326,7 @@ class Endpoint:
         msg.src = src
         vlog("  << udp %s:%d from %s:%d\n%s" % (
             self.addr, self.port, src[0], src[1],
-            kp.indent(data.decode("utf-8", "replace"))))
+            kh.indent(data.decode("utf-8", "replace"))))
         return msg
 
     def wait(self, pred, timeout):
@@ -389,7 +389,7 @@ class Registrar(Endpoint):
         if exp:
             extra = [("Contact", c) for c in m.hdrs("contact")]
             extra.append(("Expires", str(exp)))
-        self.reply(m, 200, "OK", extra, to_tag="reg" + kp.rand_hex(8))
+        self.reply(m, 200, "OK", extra, to_tag="reg" + kh.rand_hex(8))
         via = m.hdr("via") or ""      # top Via: its branch
         if via not in self.seen:
             self.seen[via] = m
@@ -435,8 +435,8 @@ class Caller(Endpoint):
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind((HOST, 0))
         self.rtp_port = self.rtp.getsockname()[1]
-        self.call_id = kp.rand_hex(20) + "@" + HOST
-        self.ftag = kp.rand_hex(10)
+        self.call_id = kh.rand_hex(20) + "@" + HOST
+        self.ftag = kh.rand_hex(10)
         self.cseq = 1
         self.to_hdr = None
         self.target = None
@@ -463,7 +463,7 @@ class Caller(Endpoint):
         lines = [
             "%s %s SIP/2.0" % (method, ruri),
             "Via: SIP/2.0/UDP %s:%d;rport;branch=z9hG4bK%s"
-            % (HOST, self.port, kp.rand_hex()),
+            % (HOST, self.port, kh.rand_hex()),
             "Max-Forwards: 70",
             "From: <sip:bob@%s>;tag=%s" % (HOST, self.ftag),
             "To: %s" % (self.to_hdr or "<sip:alice@%s>" % HOST),
@@ -522,7 +522,7 @@ class Caller(Endpoint):
                          and m.hdr("call-id") == self.call_id
                          and m.cseq_num() == req.cseq_num(), timeout)
 
-    def bye(self, timeout=kp.ANSWER_TIMEOUT):
+    def bye(self, timeout=kh.ANSWER_TIMEOUT):
         self.cseq += 1
         cseq = self.cseq
         self._request("BYE", cseq)
@@ -535,8 +535,8 @@ class Caller(Endpoint):
 # ---------------------------------------------------------------------
 # baresip with accounts of the test's choosing
 
-class EvBaresip(kp.Baresip):
-    """kar_probe's Baresip, with its own accounts file and
+class EvBaresip(kh.Baresip):
+    """kar_harness's Baresip, with its own accounts file and
     net_interface 127.0.0.1 (local address, SDP and RTP on loopback)."""
 
     def __init__(self, binary, module, conf_lines, keep, account):
@@ -549,7 +549,7 @@ class EvBaresip(kp.Baresip):
         super()._write_files()
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(self.account + "\n")
-        kp.log("accounts: %s" % self.account)
+        kh.log("accounts: %s" % self.account)
 
     def log_text(self):
         try:
@@ -566,7 +566,7 @@ def log_lines(bs, *words):
 
 
 def stats(ctrl):
-    data = kp.ctrl_ok(ctrl, "kar_stats", "json")
+    data = kh.ctrl_ok(ctrl, "kar_stats", "json")
     try:
         st = json.loads(data)
     except ValueError as e:
@@ -579,7 +579,7 @@ def stats(ctrl):
 def check_counts(st, want):
     bad = []
     for path, v in want.items():
-        got = kp.stats_value(st, path)
+        got = kh.stats_value(st, path)
         if got != v:
             bad.append("%s = %r (expected %r)" % (path, got, v))
     if bad:
@@ -611,10 +611,10 @@ class Run:
     def start(self):
         def start():
             self.bs.start()
-            kp.log("%s: baresip in %s, SIP %s:%d, ctrl_tcp %s:%d" % (
+            kh.log("%s: baresip in %s, SIP %s:%d, ctrl_tcp %s:%d" % (
                 self.label, self.bs.dir, HOST, self.bs.sip_port, HOST,
                 self.bs.ctrl_port))
-            self.ctrl = kp.Ctrl(self.bs.ctrl_port)
+            self.ctrl = kh.Ctrl(self.bs.ctrl_port)
         if not self.check("start", start):
             return False
         self.runner.guard = self.bs.dead
@@ -623,7 +623,7 @@ class Run:
     def finish(self, registrar=None):
         """Clean shutdown check; the log is complete afterwards.  A UA
         that registered unregisters on SIGTERM and waits for the answer
-        (longer than kar_probe's grace period): the registrar keeps
+        (longer than kar_harness's grace period): the registrar keeps
         answering meanwhile."""
         self.runner.guard = None
         if self.bs.proc is not None:
@@ -631,14 +631,14 @@ class Run:
             th = None
             if registrar is not None:
                 th = threading.Thread(target=registrar.serve_until,
-                                      args=(stop, kp.STOP_TIMEOUT * 2))
+                                      args=(stop, kh.STOP_TIMEOUT * 2))
                 th.start()
             try:
-                self.check("clean_shutdown", kp.t_shutdown, self.bs)
+                self.check("clean_shutdown", kh.t_shutdown, self.bs)
             finally:
                 stop.set()
                 if th is not None:
-                    th.join(kp.STOP_TIMEOUT * 2 + 1)
+                    th.join(kh.STOP_TIMEOUT * 2 + 1)
         if self.ctrl:
             self.ctrl.close()
             self.ctrl = None
@@ -677,7 +677,7 @@ def run_default(args, runner):
                            "127.0.0.1:%d within %.0f s" % (reg.port,
                                                            REG_WAIT))
         run.check("register_initial", register_initial)
-        kp.ctrl_ok(ctrl, "kar_stats", "reset")
+        kh.ctrl_ok(ctrl, "kar_stats", "reset")
 
         def mwi():
             ctrl.drain()
@@ -720,7 +720,7 @@ def run_default(args, runner):
                 raise Fail("check_sync 'event', yet %d REGISTER(s) came "
                            "within %.0f s" % (len(got), QUIET_WAIT))
             # module events exist from 1.1 on; 1.0 has the log line only
-            if kp.baresip_version() < (1, 1):
+            if kh.baresip_version() < (1, 1):
                 return
             ev = ctrl.wait_event(lambda e: e.get("type") == "MODULE" and (
                 e.get("param") or "").startswith(
@@ -809,7 +809,7 @@ def run_reregister(args, runner):
             # late retransmissions of it must not count as new below
             reg.serve(0.6)
         run.check("register_initial", register_initial)
-        kp.ctrl_ok(ctrl, "kar_stats", "reset")
+        kh.ctrl_ok(ctrl, "kar_stats", "reset")
 
         def checksync_reregister():
             resp = notify(port, "check-sync", substate=False)
@@ -862,7 +862,7 @@ def run_remote(args, runner):
         if not run.start():
             return
         ctrl, port = run.ctrl, run.bs.sip_port
-        kp.ctrl_ok(ctrl, "kar_stats", "reset")
+        kh.ctrl_ok(ctrl, "kar_stats", "reset")
         state = {}
 
         def no_call(pkg):
@@ -962,7 +962,7 @@ def run_remote(args, runner):
             if d not in dirs:
                 raise Fail("re-INVITE offers a=%s, expected %s (%s)"
                            % (d, " or ".join(dirs), what))
-            if caller.wait_ack(r, kp.ANSWER_TIMEOUT) is None:
+            if caller.wait_ack(r, kh.ANSWER_TIMEOUT) is None:
                 raise Fail("no ACK to our 200 OK to the re-INVITE")
         run.check("hold_sends_reinvite", reinvite_after,
                   "hold", ("sendonly", "inactive"), "hold")
@@ -1088,7 +1088,7 @@ def run_retransmit(args, runner):
             r = caller.wait_reinvite(REINVITE_WAIT)
             if r is not None:
                 caller.answer_reinvite(r)
-                caller.wait_ack(r, kp.ANSWER_TIMEOUT)
+                caller.wait_ack(r, kh.ANSWER_TIMEOUT)
             expect_status(resp, 200, "NOTIFY hold")
             if r is None:
                 raise Fail("no re-INVITE within %.0f s" % REINVITE_WAIT)
@@ -1134,8 +1134,8 @@ def run_refused(args, runner, label, conf, words):
         ctrl, port = run.ctrl, run.bs.sip_port
 
         def options_stock():
-            resp = kp.SipClient(port).request("udp", "OPTIONS", None)
-            kp.stock_expect("options_nouser")(resp, {})
+            resp = kh.SipClient(port).request("udp", "OPTIONS", None)
+            kh.stock_expect("options_nouser")(resp, {})
         run.check("options_stock", options_stock)
 
         def no_command():
@@ -1180,7 +1180,7 @@ def run_all(args, runner):
 
 
 def main():
-    return kp.script_main("Integration test of keepalive_responder's event "
+    return kh.script_main("Integration test of keepalive_responder's event "
                           "packages against the real baresip.", run_all)
 
 

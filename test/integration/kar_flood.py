@@ -3,11 +3,11 @@
 # Copyright (c) 2026 keepalive_responder developers
 """
 kar_flood.py -- flood test of keepalive_responder's guard against the
-real baresip (Debian 12's baresip-core 1.0.0), issue 4.
+real baresip (Debian 12's baresip-core 1.0.0).
 
 It starts baresip with the module (default rate limit, 50/s per source,
-bursts of 100) in a fresh temporary folder, using kar_probe.py's
-harness, and then:
+bursts of 100) in a fresh temporary folder, using kar_harness.py,
+and then:
 
   1. sends every kind of junk once, each from a fresh source address,
      followed by a valid OPTIONS from the same socket: baresip must
@@ -69,7 +69,7 @@ import time
 
 sys.dont_write_bytecode = True         # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kar_probe as kp                                  # noqa: E402
+import kar_harness as kh                                # noqa: E402
 
 FLOOD_SRC = "127.0.0.1"
 PROBE_SRC = "127.0.0.2"
@@ -89,15 +89,15 @@ PROBE_COUNTERS = ("answered", "passed", "rejected", "dropped-rate",
 # ---------------------------------------------------------------------
 # baresip with a few extras
 
-class FloodBaresip(kp.Baresip):
-    """kar_probe's Baresip plus RSS and its SIP socket's drop counter."""
+class FloodBaresip(kh.Baresip):
+    """kar_harness's Baresip plus RSS and its SIP socket's drop counter."""
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
-        raise kp.Fail("no VmRSS in /proc/%d/status" % self.proc.pid)
+        raise kh.Fail("no VmRSS in /proc/%d/status" % self.proc.pid)
 
     def udp_drops(self):
         """Datagrams the kernel dropped at baresip's SIP UDP socket
@@ -112,17 +112,17 @@ class FloodBaresip(kp.Baresip):
 
 
 def stats_json(ctrl):
-    data = kp.ctrl_ok(ctrl, "kar_stats", "json")
+    data = kh.ctrl_ok(ctrl, "kar_stats", "json")
     try:
         return json.loads(data)
     except ValueError as e:
-        raise kp.Fail("kar_stats json is not JSON (%s): %r" % (e, data))
+        raise kh.Fail("kar_stats json is not JSON (%s): %r" % (e, data))
 
 
 def counters(st, meth):
-    c = kp.stats_value(st, "methods." + meth)
+    c = kh.stats_value(st, "methods." + meth)
     if not isinstance(c, dict):
-        raise kp.Fail("no methods.%s in kar_stats json" % meth)
+        raise kh.Fail("no methods.%s in kar_stats json" % meth)
     return c
 
 
@@ -542,7 +542,7 @@ class Prober(threading.Thread):
             s.bind((PROBE_SRC, 0))
             tpl = options_tpl(PROBE_SRC, s.getsockname()[1], self.port,
                               "pr")
-            dest = (kp.HOST, self.port)
+            dest = (kh.HOST, self.port)
             pending = {}             # branch -> [data, tries, next]
             t0 = time.monotonic()
             deadline = t0 + self.cap
@@ -595,7 +595,7 @@ class Prober(threading.Thread):
 
 def final_probe(port, src=FINAL_SRC):
     """One OPTIONS from src; its final answer or None."""
-    return kp.options_from(port, src)
+    return kh.options_from(port, src)
 
 
 # ---------------------------------------------------------------------
@@ -626,10 +626,10 @@ class Flood:
                                self.args.keep)
         self.bs.start()
         self.t_started = time.monotonic()
-        self.ctrl = kp.Ctrl(self.bs.ctrl_port)
+        self.ctrl = kh.Ctrl(self.bs.ctrl_port)
         st = stats_json(self.ctrl)
         if "methods" not in st:
-            raise kp.Fail("module not loaded? kar_stats json: %r" % st)
+            raise kh.Fail("module not loaded? kar_stats json: %r" % st)
 
     # --- step 1: every junk kind once
 
@@ -647,13 +647,13 @@ class Flood:
                 s.bind((src, 0))
                 lport = s.getsockname()[1]
                 junk = Junk(src, lport, port, self.rnd)
-                s.sendto(getattr(junk, "k_" + name)(0), (kp.HOST, port))
+                s.sendto(getattr(junk, "k_" + name)(0), (kh.HOST, port))
                 mark = options_tpl(src, lport, port, "mk") % (i, i, i)
-                s.sendto(mark, (kp.HOST, port))
+                s.sendto(mark, (kh.HOST, port))
                 got_mark, answers = False, []
-                deadline = time.monotonic() + kp.ANSWER_TIMEOUT
+                deadline = time.monotonic() + kh.ANSWER_TIMEOUT
                 for _ in range(100):
-                    raw = kp.udp_recv(s, deadline - time.monotonic())
+                    raw = kh.udp_recv(s, deadline - time.monotonic())
                     if raw is None:
                         break
                     k = answer_key(raw)
@@ -674,10 +674,10 @@ class Flood:
                 if self.bs.dead():
                     break
             self.calib[name] = (tokens, answers)
-            kp.log("  junk %-28s tokens %d answers %s" % (
+            kh.log("  junk %-28s tokens %d answers %s" % (
                 name, tokens, [a[0] for a in answers]))
         if bad:
-            raise kp.Fail("; ".join(bad))
+            raise kh.Fail("; ".join(bad))
 
     # --- step 2: the flood from one source
 
@@ -685,7 +685,7 @@ class Flood:
         a = self.args
         bs = self.bs
         port = bs.sip_port
-        dest = (kp.HOST, port)
+        dest = (kh.HOST, port)
 
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -705,7 +705,7 @@ class Flood:
         if wait > 0:
             time.sleep(wait)
 
-        kp.ctrl_ok(self.ctrl, "kar_stats", "reset")
+        kh.ctrl_ok(self.ctrl, "kar_stats", "reset")
         drops0 = bs.udp_drops()
         recv = Receiver(s, FLOOD1_CAP + 10)
         prober = Prober(port, FLOOD1_CAP + 10)
@@ -757,7 +757,7 @@ class Flood:
                            kdrops=bs.udp_drops() - drops0,
                            stats=stats_json(self.ctrl))
         if sent < len(order):
-            raise kp.Fail("only %d of %d datagrams sent within %.0f s"
+            raise kh.Fail("only %d of %d datagrams sent within %.0f s"
                           % (sent, len(order), FLOOD1_CAP))
 
     def report_one(self):
@@ -848,8 +848,8 @@ class Flood:
     def flood_many(self):
         a = self.args
         port = self.bs.sip_port
-        dest = (kp.HOST, port)
-        kp.ctrl_ok(self.ctrl, "kar_stats", "reset")
+        dest = (kh.HOST, port)
+        kh.ctrl_ok(self.ctrl, "kar_stats", "reset")
         drops0 = self.bs.udp_drops()
         sent = 0
         errors = 0
@@ -905,13 +905,13 @@ class Flood:
                         counters(st, "OPTIONS")["dropped-rate"]))
         self.flood2 = dict(sent=sent, seen=seen, kdrops=kdrops, stats=st)
         if sent < a.sources:
-            raise kp.Fail("only %d of %d sources sent within %.0f s"
+            raise kh.Fail("only %d of %d sources sent within %.0f s"
                           % (sent, a.sources, FLOOD2_CAP))
 
 
 def check_range(what, got, lo, hi):
     if not lo <= got <= hi:
-        raise kp.Fail("%s = %s, expected %s..%s" % (what, got, lo, hi))
+        raise kh.Fail("%s = %s, expected %s..%s" % (what, got, lo, hi))
 
 
 def run_all(args, runner):
@@ -942,25 +942,25 @@ def run_all(args, runner):
 
         def alive():
             if bs.dead():
-                raise kp.Fail(bs.dead())
+                raise kh.Fail(bs.dead())
         runner.run("flood1_baresip_alive", alive)
 
         def second_source():
             p = f["prober"]
             if p.error:
-                raise kp.Fail("prober: " + p.error)
+                raise kh.Fail("prober: " + p.error)
             if p.sent < 2:
-                raise kp.Fail("only %d probes sent" % p.sent)
+                raise kh.Fail("only %d probes sent" % p.sent)
             if p.answered != p.sent:
-                raise kp.Fail("%d of %d OPTIONS answered; unanswered: %s"
+                raise kh.Fail("%d of %d OPTIONS answered; unanswered: %s"
                               % (p.answered, p.sent,
                                  ", ".join(p.unanswered[:5])))
             if p.first_try < p.sent and f["kdrops"] == 0:
-                raise kp.Fail("%d of %d answered only after a "
+                raise kh.Fail("%d of %d answered only after a "
                               "retransmission, with no kernel drops"
                               % (p.sent - p.first_try, p.sent))
             if set(p.statuses) != {200}:
-                raise kp.Fail("statuses %s, expected only 200"
+                raise kh.Fail("statuses %s, expected only 200"
                               % p.statuses)
         runner.run("flood1_second_source_every_answer", second_source)
 
@@ -981,7 +981,7 @@ def run_all(args, runner):
 
         def no_dups():
             if r["dups"]:
-                raise kp.Fail("%d requests got more than one answer"
+                raise kh.Fail("%d requests got more than one answer"
                               % r["dups"])
         runner.run("flood1_one_answer_per_request", no_dups)
 
@@ -997,16 +997,16 @@ def run_all(args, runner):
         def reached():
             f2 = getattr(fl, "flood2", None)
             if f2 is None:
-                raise kp.Fail("flood2 did not run")
+                raise kh.Fail("flood2 did not run")
             # the point is the churn of the module's table of sources:
             # most of them must reach it (the kernel may drop some at
             # baresip's socket when the sender outpaces it)
             if f2["seen"] < 0.5 * f2["sent"]:
-                raise kp.Fail("the module saw %d of %d OPTIONS (kernel "
+                raise kh.Fail("the module saw %d of %d OPTIONS (kernel "
                               "drops %d)" % (f2["seen"], f2["sent"],
                                              f2["kdrops"]))
             if f2["seen"] + f2["kdrops"] < f2["sent"] - 5:
-                raise kp.Fail("%d OPTIONS sent, the module saw %d, the "
+                raise kh.Fail("%d OPTIONS sent, the module saw %d, the "
                               "kernel dropped %d: %d unaccounted for" % (
                                   f2["sent"], f2["seen"], f2["kdrops"],
                                   f2["sent"] - f2["seen"] - f2["kdrops"]))
@@ -1021,14 +1021,14 @@ def run_all(args, runner):
 
         def final():
             resp = final_probe(bs.sip_port)
-            kp.module_200()(resp, {})
+            kh.module_200()(resp, {})
         runner.run("final_probe_answered", final)
 
         if fl.ctrl:
             fl.ctrl.close()
             fl.ctrl = None
         runner.guard = None
-        runner.run("clean_shutdown", kp.t_shutdown, bs)
+        runner.run("clean_shutdown", kh.t_shutdown, bs)
     finally:
         if fl.ctrl:
             fl.ctrl.close()
@@ -1070,22 +1070,22 @@ def main():
                     help="keep the temporary folder")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    kp.BARESIP = args.baresip
-    kp.verbose = args.verbose
+    kh.BARESIP = args.baresip
+    kh.verbose = args.verbose
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
     if args.rate < 1:
         ap.error("--rate must be at least 1 (0 = unlimited has no bucket "
                  "to measure)")
 
-    signal.signal(signal.SIGTERM, kp.on_sigterm)
+    signal.signal(signal.SIGTERM, kh.on_sigterm)
     print("  seed: %d" % args.seed, flush=True)
 
-    runner = kp.Runner()
+    runner = kh.Runner()
     t0 = time.monotonic()
-    kp.run_checked(args, runner, run_all)
+    kh.run_checked(args, runner, run_all)
     print("  run time: %.1f s" % (time.monotonic() - t0), flush=True)
-    return kp.finish(runner)
+    return kh.finish(runner)
 
 
 if __name__ == "__main__":

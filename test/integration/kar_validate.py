@@ -35,12 +35,12 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import kar_probe as kp                                  # noqa: E402
+import kar_harness as kh                                # noqa: E402
 
 
-HOST = kp.HOST
+HOST = kh.HOST
 MWI_CT = "application/simple-message-summary"
-MWI_BODY = kp.MWI_BODY
+MWI_BODY = kh.MWI_BODY
 
 # The module's answers are counted, so the limiter stays out of the way
 CONF = ["keepalive_responder_rate\t0"]
@@ -56,7 +56,7 @@ class Raw:
 
     def __init__(self, port, transport, lport, method, ruri, extra=(),
                  body="", clens=None, cseq=None, to_tag=None):
-        self.call_id = kp.rand_hex(20) + "@" + HOST
+        self.call_id = kh.rand_hex(20) + "@" + HOST
         ruri = ruri.format(nouser="sip:%s:%d" % (HOST, port),
                            alice="sip:alice@%s:%d" % (HOST, port))
         to = "<sip:alice@%s:%d>" % (HOST, port)
@@ -67,9 +67,9 @@ class Raw:
             clens = [str(len(bbody))]
         hdrs = [
             ("Via", "SIP/2.0/%s %s:%d;rport;branch=z9hG4bK%s"
-             % (transport.upper(), HOST, lport, kp.rand_hex())),
+             % (transport.upper(), HOST, lport, kh.rand_hex())),
             ("Max-Forwards", "70"),
-            ("From", "<sip:prober@%s>;tag=%s" % (HOST, kp.rand_hex(10))),
+            ("From", "<sip:prober@%s>;tag=%s" % (HOST, kh.rand_hex(10))),
             ("To", to),
             ("Call-ID", self.call_id),
             ("CSeq", cseq or "%d %s" % (random.randrange(1, 10000),
@@ -85,7 +85,7 @@ class Raw:
         return resp.hdr("call-id") == self.call_id and resp.status >= 200
 
 
-def exchange(port, transport, case, sends=1, timeout=kp.ANSWER_TIMEOUT):
+def exchange(port, transport, case, sends=1, timeout=kh.ANSWER_TIMEOUT):
     """Send the case's bytes `sends` times from one socket (a
     retransmission); return the final answers, one slot per send."""
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
@@ -93,17 +93,17 @@ def exchange(port, transport, case, sends=1, timeout=kp.ANSWER_TIMEOUT):
     try:
         s.bind((HOST, 0))
         req = Raw(port, transport, s.getsockname()[1], **case["req"])
-        kp.log("  >> %s\n%s" % (transport, kp.indent(
+        kh.log("  >> %s\n%s" % (transport, kh.indent(
             req.data.decode("utf-8", "replace"))))
         if transport == "tcp":
             s.settimeout(timeout)
             s.connect((HOST, port))
-            reader = kp.TcpReader(s)
+            reader = kh.TcpReader(s)
         out = []
         for _ in range(sends):
             if transport == "udp":
                 s.sendto(req.data, (HOST, port))
-                recv = lambda t: kp.udp_recv(s, t)      # noqa: E731
+                recv = lambda t: kh.udp_recv(s, t)      # noqa: E731
             else:
                 s.sendall(req.data)
                 recv = reader.recv
@@ -123,10 +123,10 @@ def first_final(recv, req, timeout):
         if raw is None:
             return None
         try:
-            resp = kp.Response(raw)
+            resp = kh.Response(raw)
         except ValueError as e:
-            raise kp.Fail("unparsable answer (%s): %r" % (e, raw[:200]))
-        kp.log("  << %s\n%s" % (resp.short(), kp.indent(
+            raise kh.Fail("unparsable answer (%s): %r" % (e, raw[:200]))
+        kh.log("  << %s\n%s" % (resp.short(), kh.indent(
             raw.decode("utf-8", "replace"))))
         if req.matches(resp):
             return resp
@@ -139,7 +139,7 @@ def first_final(recv, req, timeout):
 def reason_has(word):
     def check(resp):
         if word.lower() not in resp.reason.lower():
-            raise kp.Fail("reason %r does not name %s" % (resp.reason,
+            raise kh.Fail("reason %r does not name %s" % (resp.reason,
                                                           word))
     return check
 
@@ -148,23 +148,23 @@ def unsupported(*tags):
     def check(resp):
         got = resp.tokens("unsupported")
         if got != [t.lower() for t in tags]:
-            raise kp.Fail("Unsupported %r, expected %r"
+            raise kh.Fail("Unsupported %r, expected %r"
                           % (resp.hdrs("unsupported"), list(tags)))
     return check
 
 
 def accepts(resp):
     if resp.tokens("accept") != [MWI_CT]:
-        raise kp.Fail("Accept %r, expected %s" % (resp.hdrs("accept"),
+        raise kh.Fail("Accept %r, expected %s" % (resp.hdrs("accept"),
                                                  MWI_CT))
     if resp.tokens("accept-encoding") != ["identity"]:
-        raise kp.Fail("Accept-Encoding %r, expected identity"
+        raise kh.Fail("Accept-Encoding %r, expected identity"
                       % resp.hdrs("accept-encoding"))
 
 
 def bodiless(resp):
     if resp.body or resp.hdr("content-length") != "0":
-        raise kp.Fail("a body (Content-Length %r)"
+        raise kh.Fail("a body (Content-Length %r)"
                       % resp.hdr("content-length"))
 
 
@@ -172,13 +172,13 @@ def none_of(*names):
     def check(resp):
         for n in names:
             if resp.has(n):
-                raise kp.Fail("has %s: %r" % (n, resp.hdrs(n)))
+                raise kh.Fail("has %s: %r" % (n, resp.hdrs(n)))
     return check
 
 
 def to_tag(resp):
     if not resp.to_tag:
-        raise kp.Fail("no To tag")
+        raise kh.Fail("no To tag")
 
 
 def err(status, *checks):
@@ -335,15 +335,15 @@ def check_answer(resp, want, stock):
     if want[0] == "stock":
         got = resp.status if resp else None
         if got != stock:
-            raise kp.Fail("got %s, stock baresip answers %s"
+            raise kh.Fail("got %s, stock baresip answers %s"
                           % (resp.short() if resp else "no answer",
                              stock))
         return
     _, status, checks = want
     if resp is None:
-        raise kp.Fail("no answer, expected %d" % status)
+        raise kh.Fail("no answer, expected %d" % status)
     if resp.status != status:
-        raise kp.Fail("got %s, expected %d" % (resp.short(), status))
+        raise kh.Fail("got %s, expected %d" % (resp.short(), status))
     for c in checks:
         c(resp)
 
@@ -354,7 +354,7 @@ def check_answer(resp, want, stock):
 def measure_stock(args, runner):
     """Stock baresip's answers to the requests shared mode passes on."""
     stock = {}
-    bs = kp.Baresip(args.baresip, None, [], args.keep)
+    bs = kh.Baresip(args.baresip, None, [], args.keep)
     try:
         bs.start()
         for name, req, want, tp in all_cases():
@@ -362,7 +362,7 @@ def measure_stock(args, runner):
                 continue
             resp = exchange(bs.sip_port, tp, {"req": req})[0]
             stock[(name, tp)] = resp.status if resp else None
-            kp.log("stock %s/%s: %s" % (name, tp, stock[(name, tp)]))
+            kh.log("stock %s/%s: %s" % (name, tp, stock[(name, tp)]))
     except Exception as e:                              # noqa: BLE001
         runner.fail("stock_run", "%s: %s\n%s" % (type(e).__name__, e,
                                                  bs.log_tail()))
@@ -384,9 +384,9 @@ def expected_counts(mode):
 
 
 def run_mode(runner, bs, ctrl, mode, stock):
-    kp.ctrl_ok(ctrl, "kar_exclusive", "on" if mode == "exclusive"
+    kh.ctrl_ok(ctrl, "kar_exclusive", "on" if mode == "exclusive"
                else "off")
-    kp.ctrl_ok(ctrl, "kar_stats", "reset")
+    kh.ctrl_ok(ctrl, "kar_stats", "reset")
 
     for name, req, want, tp in all_cases():
         runner.run("%s_%s_%s" % (mode, name, tp), lambda: check_answer(
@@ -394,28 +394,28 @@ def run_mode(runner, bs, ctrl, mode, stock):
             stock.get((name, tp), "not measured")))
 
     def counters():
-        st = json.loads(kp.ctrl_ok(ctrl, "kar_stats", "json"))
+        st = json.loads(kh.ctrl_ok(ctrl, "kar_stats", "json"))
         bad = []
         for (meth, key), n in sorted(expected_counts(mode).items()):
-            got = kp.stats_value(st, "methods.%s.%s" % (meth, key))
+            got = kh.stats_value(st, "methods.%s.%s" % (meth, key))
             if got != n:
                 bad.append("%s.%s = %r (expected %d)" % (meth, key, got,
                                                          n))
         if bad:
-            raise kp.Fail("; ".join(bad))
+            raise kh.Fail("; ".join(bad))
     runner.run("%s_counters" % mode, counters)
 
     # Stateless, derived from the request: the same bytes again
     def retransmit(tp, case):
         a, b = exchange(bs.sip_port, tp, {"req": case}, sends=2)
         if a is None or b is None:
-            raise kp.Fail("answers %r, %r" % (a, b))
+            raise kh.Fail("answers %r, %r" % (a, b))
         if a.status < 400:
-            raise kp.Fail("got %s, expected an error" % a.short())
+            raise kh.Fail("got %s, expected an error" % a.short())
         if a.raw != b.raw:
-            raise kp.Fail("the retransmission got other bytes:\n%s\n%s"
-                          % (kp.indent(a.raw.decode()),
-                             kp.indent(b.raw.decode())))
+            raise kh.Fail("the retransmission got other bytes:\n%s\n%s"
+                          % (kh.indent(a.raw.decode()),
+                             kh.indent(b.raw.decode())))
     for tp in ("udp", "tcp"):
         runner.run("%s_retransmit_420_%s" % (mode, tp), retransmit, tp,
                    opt(extra=[REQUIRE2]))
@@ -433,34 +433,34 @@ def run_tcp_stream(runner, bs, mode):
     does not try to repair."""
     def check():
         s = socket.create_connection((HOST, bs.sip_port),
-                                     kp.ANSWER_TIMEOUT)
+                                     kh.ANSWER_TIMEOUT)
         try:
             lport = s.getsockname()[1]
             a = Raw(bs.sip_port, "tcp", lport, "OPTIONS", "{nouser}",
                     clens=["0", "4"], body="abcd")
             b = Raw(bs.sip_port, "tcp", lport, "OPTIONS", "{nouser}")
             s.sendall(a.data + b.data)
-            reader = kp.TcpReader(s)
-            ra = first_final(reader.recv, a, kp.ANSWER_TIMEOUT)
-            rb = first_final(reader.recv, b, kp.ANSWER_TIMEOUT)
+            reader = kh.TcpReader(s)
+            ra = first_final(reader.recv, a, kh.ANSWER_TIMEOUT)
+            rb = first_final(reader.recv, b, kh.ANSWER_TIMEOUT)
         finally:
             s.close()
         if ra is None or ra.status != 400:
-            raise kp.Fail("first: %s, expected 400"
+            raise kh.Fail("first: %s, expected 400"
                           % (ra.short() if ra else "no answer"))
         if rb is None or rb.status != 200:
-            raise kp.Fail("second on the same connection: %s, expected"
+            raise kh.Fail("second on the same connection: %s, expected"
                           " 200" % (rb.short() if rb else "no answer"))
     runner.run("%s_tcp_two_clen_then_next" % mode, check)
 
 
 def run_all(args, runner):
     stock = measure_stock(args, runner)
-    bs = kp.Baresip(args.baresip, args.module, CONF, args.keep)
+    bs = kh.Baresip(args.baresip, args.module, CONF, args.keep)
     ctrl = None
     try:
         bs.start()
-        ctrl = kp.Ctrl(bs.ctrl_port)
+        ctrl = kh.Ctrl(bs.ctrl_port)
         runner.guard = bs.dead
         for mode in ("shared", "exclusive"):
             run_mode(runner, bs, ctrl, mode, stock)
@@ -477,7 +477,7 @@ def run_all(args, runner):
 
 
 def main():
-    return kp.script_main(__doc__.split("\n")[1], run_all)
+    return kh.script_main(__doc__.split("\n")[1], run_all)
 
 
 if __name__ == "__main__":
