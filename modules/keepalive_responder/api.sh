@@ -4,31 +4,18 @@
 #
 # api.sh -- which baresip the module is built for, and the flags for it
 #
-# The one place that finds the baresip generation.  Every build runs it:
-# the top-level CMakeLists.txt and module.mk, and the in-tree fragments
-# (CMakeLists.txt, module.mk beside this file).  What each version has is
-# api.h's table; which versions the project declares itself (for
-# baresip packages that ship no baresip.h) is baresip_abi.h's.
+#   api.sh [--cflags] [--header FILE | --version X.Y.Z] [--libre X.Y.Z]
 #
-#   api.sh [--cflags] [--header FILE] [--baresip EXE] [--version X.Y.Z]
-#          [--libre X.Y.Z]
-#
-#   --cflags   print the compiler flags only
-#   --header   a real baresip.h: its BARESIP_VERSION is the version
-#   --version  build for this version with the project's declarations
-#              (overrides the installed baresip's)
-#   --baresip  the installed baresip (default: baresip on PATH); its
-#              banner, else dpkg, gives the version
-#   --libre    the libre version built against: add the defines its
-#              headers need (out-of-tree builds; a tree has its own)
-#
-# Prints one line: the version, then the compiler flags.  Says on stderr
-# what it chose and why; exits 1, saying why, when it cannot choose.
+# The version comes from a real baresip.h (--header), else from --version
+# or the installed baresip (its banner, else dpkg), built with the
+# project's declarations of that ABI (baresip_abi.h).  --libre: the libre
+# built against, out of tree (a tree has its own defines).  Prints the
+# version (not with --cflags), then the flags; says on stderr what it
+# chose, or why it cannot choose (exit 1).  Every build runs it.
 
 set -eu
 
-dir=$(dirname "$0")
-header= version= exe=baresip libre= from= cflags=
+header= version= libre= cflags= from=
 
 die() {
 	echo "keepalive_responder: $*" >&2
@@ -36,16 +23,11 @@ die() {
 }
 
 while [ $# -gt 0 ]; do
-	if [ "$1" = --cflags ]; then
-		cflags=1
-		shift
-		continue
-	fi
+	[ "$1" = --cflags ] && { cflags=1; shift; continue; }
 	[ $# -ge 2 ] || die "api.sh: $1 needs a value"
 	case $1 in
 	--header)	header=$2 ;;
 	--version)	version=$2 ;;
-	--baresip)	exe=$2 ;;
 	--libre)	libre=$2 ;;
 	*)		die "api.sh: unknown option $1" ;;
 	esac
@@ -63,27 +45,27 @@ if [ -n "$header" ]; then
 	version=$(grep 'define BARESIP_VERSION' "$header" | xyz)
 	[ -n "$version" ] ||
 		die "$header has no BARESIP_VERSION: is it baresip.h?"
-	from="$header"
-elif [ -n "$version" ]; then
-	from="given"
-	installed=$("$exe" -h 2>&1 | grep '^baresip v' | xyz) || true
-	if [ -n "$installed" ] && [ "$installed" != "$version" ]; then
-		echo "keepalive_responder: warning: building for baresip" \
-		     "$version, but $exe is $installed" >&2
-	fi
+	from=$header
 else
-	# The banner is the installed program's own word; dpkg is asked
-	# only where the program cannot be run (cross builds)
-	version=$("$exe" -h 2>&1 | grep '^baresip v' | xyz) || true
-	from="$exe -h"
-	if [ -z "$version" ]; then
+	# The banner is the installed program's own word; dpkg only where
+	# it cannot run (cross builds)
+	exe=$(command -v baresip) || exe=baresip
+	installed=$("$exe" -h 2>&1 | grep '^baresip v' | xyz) || true
+	if [ -n "$version" ]; then
+		from=given
+		[ -z "$installed" ] || [ "$installed" = "$version" ] ||
+			echo "keepalive_responder: warning: building for" \
+			     "baresip $version, but $exe is $installed" >&2
+	elif [ -n "$installed" ]; then
+		version=$installed from="$exe -h"
+	else
 		version=$(dpkg-query -W -f='${Version}' baresip-core \
 			2>/dev/null | sed 's/^[0-9]*://' | xyz) || true
 		from="dpkg (baresip-core)"
+		[ -n "$version" ] || die "no baresip found (no $exe, no" \
+			"baresip-core package) and no baresip.h given:" \
+			"install baresip, or give its include folder"
 	fi
-	[ -n "$version" ] || die "no baresip found (no $exe, no" \
-		"baresip-core package) and no baresip.h given: install" \
-		"baresip, or give its include folder"
 fi
 
 case $version in
@@ -94,9 +76,8 @@ esac
 major=${version%%.*}
 rest=${version#*.}
 minor=${rest%%.*}
-patch=${rest#*.}
 flags="-DKAR_BARESIP_MAJOR=$major -DKAR_BARESIP_MINOR=$minor"
-flags="$flags -DKAR_BARESIP_PATCH=$patch"
+flags="$flags -DKAR_BARESIP_PATCH=${rest#*.}"
 
 if [ -n "$header" ]; then
 	flags="$flags -DHAVE_BARESIP_H"
@@ -104,10 +85,10 @@ if [ -n "$header" ]; then
 else
 	# baresip_abi.h's first "#if !(KAR_ABI(major, minor) || ...)" line
 	# lists the generations it declares
-	have=$(sed -n '/^#if !(KAR_ABI(/{p;q;}' "$dir/baresip_abi.h" |
+	have=$(sed -n '/^#if !(KAR_ABI(/{p;q;}' \
+		"$(dirname "$0")/baresip_abi.h" |
 		grep -o 'KAR_ABI([0-9]*, [0-9]*)' |
-		sed 's/KAR_ABI(\([0-9]*\), \([0-9]*\))/\1.\2/' |
-		tr '\n' ' ')
+		sed 's/KAR_ABI(\([0-9]*\), \([0-9]*\))/\1.\2/' | tr '\n' ' ')
 	case " $have" in
 	*" $major.$minor "*) ;;
 	*) die "baresip $version ($from) has no baresip.h here, and the" \
@@ -122,14 +103,10 @@ fi
 # libre before 3.0 needs the defines its own re.mk derives: without them
 # uint32_t and bool are wrong.  RELEASE always: without it the inline
 # mbuf helpers carry debug traps.
-if [ -n "$libre" ]; then
-	case $libre in
-	0.*|1.*|2.*)
-		flags="$flags -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6"
-		;;
-	esac
-	flags="$flags -DRELEASE"
-fi
+case $libre in
+0.*|1.*|2.*) flags="$flags -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6" ;;
+esac
+[ -z "$libre" ] || flags="$flags -DRELEASE"
 
 if [ -n "$cflags" ]; then
 	echo "$flags"
