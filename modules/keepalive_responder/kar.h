@@ -425,7 +425,7 @@ enum { HOST_DEBUG = 0, HOST_INFO, HOST_WARN };
 enum {
 	KAR_WATCH_MAX      = 32,       /**< probers remembered at once  */
 	KAR_WATCH_GAPS     = 8,        /**< recent gaps kept per prober */
-	KAR_WATCH_FACTOR   = 3,        /**< default loss factor         */
+	KAR_WATCH_FACTOR   = 3,        /**< default loss factor (2..20) */
 	KAR_WATCH_FACTOR_MIN = 2,
 	KAR_WATCH_FACTOR_MAX = 20,
 	KAR_WATCH_IVL_MIN  = 1000,     /**< shortest interval, ms       */
@@ -481,29 +481,56 @@ typedef void (kar_watch_h)(enum kar_watch_ev ev,
 
 struct kar_watch;
 
+/* The table: one allocation; factor 2..20 (0: 3), else EINVAL */
 int  kar_watch_alloc(struct kar_watch **wp, uint32_t factor,
 		     kar_watch_h *h, void *arg);
 int  kar_watch_set_factor(struct kar_watch *w, uint32_t factor);
 uint32_t kar_watch_factor(const struct kar_watch *w);
+
+/* Call-ID, CSeq and Via branch of a probe, never 0 (0: none) */
 uint64_t kar_watch_fp(const struct sip_msg *msg);
+
+/* Feed a probe; false for a retransmission (same fingerprint as the
+   prober's latest) or bad arguments.  May call the handler (return,
+   or loss then return when its probe comes after its deadline). */
 bool kar_watch_probe(struct kar_watch *w, const struct sa *src,
 		     enum kar_watch_kind kind, uint64_t fp, uint64_t now);
+
+/* From the timer: report the probers due at now (each loss once) */
 void kar_watch_check(struct kar_watch *w, uint64_t now);
+
+/* When to run kar_watch_check() next, absolute ms; 0: no timer */
 uint64_t kar_watch_deadline(const struct kar_watch *w);
+
+/* Forget all probers and the loss total */
 void kar_watch_reset(struct kar_watch *w);
+
+/* One-way: the handler is never called again, no deadline */
 void kar_watch_shutdown(struct kar_watch *w);
+
+/* Lookups and numbers */
 size_t kar_watch_count(const struct kar_watch *w);
 const struct kar_watch_info *kar_watch_find(const struct kar_watch *w,
 					    const struct sa *src,
 					    enum kar_watch_kind kind);
 void kar_watch_sum(const struct kar_watch *w, struct kar_watch_sum *sum);
+
+/* {"learning":n,"regular":n,"lost":n,"losses":n}, for the counters'
+   JSON under "watch" (print it with json_encode_odict) */
 int  kar_watch_sum_odict(struct odict **op, const struct kar_watch *w);
+
+/* The listing, most recently heard first: as a dictionary
+   {"factor","summary","probers":[{"source","kind","state",
+   "interval_ms","since_last_s","losses"}]}, as its JSON, as text */
 int  kar_watch_odict(struct odict **op, const struct kar_watch *w,
 		     uint64_t now);
 int  kar_watch_json(struct re_printf *pf, const struct kar_watch *w,
 		    uint64_t now);
 int  kar_watch_print(struct re_printf *pf, const struct kar_watch *w,
 		     uint64_t now);
+
+/* "OPTIONS"/"NOTIFY", "learning"/"regular"/"lost",
+   "probe-lost"/"probe-back" */
 const char *kar_watch_kind_name(enum kar_watch_kind kind);
 const char *kar_watch_state_name(enum kar_watch_state state);
 const char *kar_watch_ev_name(enum kar_watch_ev ev);

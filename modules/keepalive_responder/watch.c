@@ -324,7 +324,7 @@ static void back(struct kar_watch *w, struct prober *p, uint64_t gap)
 	push_gap(p, gap);
 
 	if (gap > p->info.ivl)
-		p->info.ivl = gap < KAR_WATCH_IVL_MAX ? gap : KAR_WATCH_IVL_MAX;
+		p->info.ivl = MIN(gap, (uint64_t)KAR_WATCH_IVL_MAX);
 
 	p->info.state = KAR_WATCH_REGULAR;
 
