@@ -408,3 +408,135 @@ void host_drain_event(bool on);
 
 /** host_log() levels */
 enum { HOST_INFO, HOST_WARN };
+
+
+/*
+ * Probe watch: which servers probe us, how often, and who went silent
+ * (watch.c, docs/watch.md)
+ *
+ * Pure and clocked from outside: every call that depends on time takes
+ * `now` in ms (tmr_jiffies()).  One allocation for the whole table,
+ * nothing per probe.  Wiring, in short:
+ *
+ *   kar_watch_alloc(&w, factor, watch_h, NULL);
+ *   per OPTIONS / NOTIFY keep-alive the module answers, drains or
+ *   passes on (not the guard's drops; only trusted sources when a
+ *   trusted list is set):
+ *     kar_watch_probe(w, &msg->src, kind, kar_watch_fp(msg), now);
+ *     then arm the one timer at kar_watch_deadline(w)
+ *   timer handler: kar_watch_check(w, now), then arm it again
+ *   at shutdown: kar_watch_shutdown(w)
+ */
+
+enum {
+	KAR_WATCH_MAX      = 32,       /**< probers remembered at once  */
+	KAR_WATCH_GAPS     = 8,        /**< recent gaps kept per prober */
+	KAR_WATCH_FACTOR   = 3,        /**< default loss factor (2..20) */
+	KAR_WATCH_FACTOR_MIN = 2,
+	KAR_WATCH_FACTOR_MAX = 20,
+	KAR_WATCH_IVL_MIN  = 1000,     /**< shortest interval, ms       */
+	KAR_WATCH_IVL_MAX  = 3600000,  /**< longest interval, ms        */
+};
+
+/** The kind of probe; one source may send both, on timers of their own */
+enum kar_watch_kind {
+	KAR_WATCH_OPTIONS = 0,  /**< out-of-dialog OPTIONS              */
+	KAR_WATCH_NOTIFY,       /**< out-of-dialog NOTIFY keep-alive    */
+	KAR_WATCH_KIND_N
+};
+
+enum kar_watch_state {
+	KAR_WATCH_LEARNING = 0, /**< no steady interval (yet)           */
+	KAR_WATCH_REGULAR,      /**< interval learned, watched          */
+	KAR_WATCH_LOST,         /**< silent for factor x interval       */
+	KAR_WATCH_STATE_N
+};
+
+/** What the handler is told */
+enum kar_watch_ev {
+	KAR_WATCH_EV_LOST = 0,  /**< "probe-lost", once per silence     */
+	KAR_WATCH_EV_BACK,      /**< "probe-back", a lost prober probed */
+};
+
+/** One prober, as the handler and kar_watch_find() show it */
+struct kar_watch_info {
+	struct sa src;          /**< address; port of its latest probe  */
+	enum kar_watch_kind kind;
+	enum kar_watch_state state;
+	uint64_t ivl;           /**< learned interval, ms; 0 learning   */
+	uint64_t last;          /**< ms of its latest probe             */
+	uint64_t gap;           /**< ms between its last two probes     */
+	uint32_t losses;        /**< times it was lost                  */
+};
+
+/** Summary of the table, for the counters */
+struct kar_watch_sum {
+	uint32_t n[KAR_WATCH_STATE_N];  /**< probers per state          */
+	uint64_t losses;                /**< losses since alloc/reset   */
+};
+
+/**
+ * Called when a prober is lost (from kar_watch_check(), or from
+ * kar_watch_probe() when its probe comes after the deadline) and when
+ * a lost prober probes again (from kar_watch_probe()).  The caller logs
+ * kar_watch_ev_name(ev), the source and the interval, and raises its
+ * event.  The handler must not free the table.
+ */
+typedef void (kar_watch_h)(enum kar_watch_ev ev,
+			   const struct kar_watch_info *p, void *arg);
+
+struct kar_watch;
+
+/* The table: one allocation; factor 2..20 (0: 3), else EINVAL */
+int  kar_watch_alloc(struct kar_watch **wp, uint32_t factor,
+		     kar_watch_h *h, void *arg);
+int  kar_watch_set_factor(struct kar_watch *w, uint32_t factor);
+uint32_t kar_watch_factor(const struct kar_watch *w);
+
+/* Call-ID, CSeq and Via branch of a probe, never 0 (0: none) */
+uint64_t kar_watch_fp(const struct sip_msg *msg);
+
+/* Feed a probe; false for a retransmission (same fingerprint as the
+   prober's latest) or bad arguments.  May call the handler (return,
+   or loss then return when its probe comes after its deadline). */
+bool kar_watch_probe(struct kar_watch *w, const struct sa *src,
+		     enum kar_watch_kind kind, uint64_t fp, uint64_t now);
+
+/* From the timer: report the probers due at now (each loss once) */
+void kar_watch_check(struct kar_watch *w, uint64_t now);
+
+/* When to run kar_watch_check() next, absolute ms; 0: no timer */
+uint64_t kar_watch_deadline(const struct kar_watch *w);
+
+/* Forget all probers and the loss total */
+void kar_watch_reset(struct kar_watch *w);
+
+/* One-way: the handler is never called again, no deadline */
+void kar_watch_shutdown(struct kar_watch *w);
+
+/* Lookups and numbers */
+size_t kar_watch_count(const struct kar_watch *w);
+const struct kar_watch_info *kar_watch_find(const struct kar_watch *w,
+					    const struct sa *src,
+					    enum kar_watch_kind kind);
+void kar_watch_sum(const struct kar_watch *w, struct kar_watch_sum *sum);
+
+/* {"learning":n,"regular":n,"lost":n,"losses":n}, for the counters'
+   JSON under "watch" (print it with json_encode_odict) */
+int  kar_watch_sum_odict(struct odict **op, const struct kar_watch *w);
+
+/* The listing, most recently heard first: as a dictionary
+   {"factor","summary","probers":[{"source","kind","state",
+   "interval_ms","since_last_s","losses"}]}, as its JSON, as text */
+int  kar_watch_odict(struct odict **op, const struct kar_watch *w,
+		     uint64_t now);
+int  kar_watch_json(struct re_printf *pf, const struct kar_watch *w,
+		    uint64_t now);
+int  kar_watch_print(struct re_printf *pf, const struct kar_watch *w,
+		     uint64_t now);
+
+/* "OPTIONS"/"NOTIFY", "learning"/"regular"/"lost",
+   "probe-lost"/"probe-back" */
+const char *kar_watch_kind_name(enum kar_watch_kind kind);
+const char *kar_watch_state_name(enum kar_watch_state state);
+const char *kar_watch_ev_name(enum kar_watch_ev ev);

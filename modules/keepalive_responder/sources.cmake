@@ -13,6 +13,7 @@ set(KAR_CORE_SRCS
   sdp.c
   stats.c
   validate.c
+  watch.c
 )
 set(KAR_HOST_SRCS
   actions.c

@@ -20,6 +20,7 @@ int unit_guard_register(void);
 int unit_chain_register(void);
 int unit_validate_register(void);
 int unit_sdp_register(void);
+int unit_watch_register(void);
 
 
 /* Helpers (unit_util.c) */

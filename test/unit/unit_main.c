@@ -27,6 +27,7 @@ static int (* const registrars[])(void) = {
 	unit_chain_register,
 	unit_validate_register,
 	unit_sdp_register,
+	unit_watch_register,
 };
 
 
