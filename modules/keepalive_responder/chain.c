@@ -11,9 +11,9 @@
  * This is the only file that touches libre's listener list.  It moves the
  * module's listener to just behind libre's own transaction layer:
  *
- *   head                                                         tail
- *    |                                                             |
- *   [ctrans][strans] [kar head] [core OPTIONS][sipsess][sipevent] ... [kar tail]
+ *   head                                                        tail
+ *    |                                                            |
+ *   [ctrans][strans] [kar head] [core OPTIONS][sipsess][sipevent] [kar tail]
  *    \____ libre ___/            \_________ baresip core _________/
  *
  * Behind strans, because strans absorbs retransmissions of requests that
