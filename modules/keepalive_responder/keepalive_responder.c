@@ -9,8 +9,9 @@
  * of baresip's core and answers what the stack would otherwise reject
  * (shared mode), or every probe (exclusive mode).
  *
- * This file holds the configuration, the commands, the lifecycle and the
- * two listener handlers; the decision itself is in policy.c.
+ * This file holds the configuration, the commands, the lifecycle, the
+ * two listener handlers and the probe watch's feed and timer; the
+ * decision itself is in policy.c, the watch's table in watch.c.
  *
  * Configuration (baresip config file; see README.md):
  *
