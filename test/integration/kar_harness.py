@@ -309,12 +309,15 @@ class SipClient:
         any further final answer.  Returns a list (one per send) of
         lists of final answers."""
         ruri = kw.pop("ruri", None) or self.ruri(user)
+        # Request writes 127.0.0.1 into Via; with rport the answer goes
+        # to the real source address anyway
+        src = kw.pop("src", HOST)
         if transport == "udp":
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         else:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            s.bind((HOST, 0))
+            s.bind((src, 0))
             req = Request(method, ruri, transport, s.getsockname()[1],
                           **kw)
             log("  >> %s %s\n%s" % (transport, method,
@@ -969,8 +972,10 @@ REQ = {
     "notify_oddcase": dict(
         method="NOTIFY", user="alice", style="oddcase",
         extra=[("Event", "keep-alive"), SUBSTATE]),
+    # A scanner User-Agent blocks its source (enum_ban): from an address
+    # of its own, so that the other requests of the run still pass
     "options_scanner": dict(
-        method="OPTIONS", user=None, timeout=SILENCE_WAIT,
+        method="OPTIONS", user=None, timeout=SILENCE_WAIT, src="127.0.0.9",
         extra=[("User-Agent", "friendly-scanner")]),
 }
 
