@@ -13,7 +13,10 @@ and then:
      followed by a valid OPTIONS from the same socket: baresip must
      answer that OPTIONS (it survived the junk), and the module's
      counters tell which junk kinds take a token from the source's
-     bucket (the "calibration" used by the accounting below);
+     bucket (the "calibration" used by the accounting below); then a
+     request with a second User-Agent naming a scanner, from 127.0.0.8,
+     must block that source (its next OPTIONS unanswered, "blocked" up
+     by one);
   2. floods from one source, 127.0.0.1: 20,000 junk datagrams (random
      bytes, truncated SIP, ~60 KB SIP, lying Content-Length, non-UTF-8
      bytes, missing and repeated headers, odd Request-URIs, ...) mixed
@@ -72,6 +75,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_harness as kh                                # noqa: E402
 
 FLOOD_SRC = "127.0.0.1"
+SCANNER_SRC = "127.0.0.8"        # blocked by its scanner User-Agent
 PROBE_SRC = "127.0.0.2"
 FINAL_SRC = "127.0.0.3"
 
@@ -356,7 +360,9 @@ class Junk:
             ("Via", "SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%d"
              % (9 + i, i)) for i in range(40)])
 
-    def k_two_user_agents_one_scanner(self, n):
+    # Not a junk kind (no k_ prefix): a scanner User-Agent blocks its
+    # source, which would end the flood.  check_scanner_blocks sends it.
+    def two_user_agents_one_scanner(self, n):
         return self.req("two_user_agents_one_scanner", n, extra=[
             ("User-Agent", "kar"), ("User-Agent", "friendly-scanner")])
 
@@ -679,6 +685,31 @@ class Flood:
         if bad:
             raise kh.Fail("; ".join(bad))
 
+    def check_scanner_blocks(self):
+        """A second User-Agent naming a scanner blocks its source: the
+        valid OPTIONS after it from the same socket gets no answer, and
+        /kar_stats json counts one more blocked source."""
+        port = self.bs.sip_port
+        before = kh.stats_value(stats_json(self.ctrl), "blocked")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((SCANNER_SRC, 0))
+            lport = s.getsockname()[1]
+            junk = Junk(SCANNER_SRC, lport, port, self.rnd)
+            s.sendto(junk.two_user_agents_one_scanner(0), (kh.HOST, port))
+            s.sendto(options_tpl(SCANNER_SRC, lport, port, "sc") % (0, 0, 0),
+                     (kh.HOST, port))
+            raw = kh.udp_recv(s, kh.SILENCE_WAIT)
+        finally:
+            s.close()
+        if raw is not None:
+            raise kh.Fail("the blocked source got an answer: %r"
+                          % raw[:80])
+        after = kh.stats_value(stats_json(self.ctrl), "blocked")
+        if not isinstance(before, int) or after != before + 1:
+            raise kh.Fail("blocked %r -> %r, expected one more"
+                          % (before, after))
+
     # --- step 2: the flood from one source
 
     def flood_one(self):
@@ -927,6 +958,8 @@ def run_all(args, runner):
         fl.figure("RSS at start", "%d KiB" % bs.rss_kib())
 
         runner.run("junk_kinds_each_survived", fl.calibrate)
+        runner.run("scanner_user_agent_blocks_source",
+                   fl.check_scanner_blocks)
         fl.figure("junk kinds that reach the module as probes", ", ".join(
             n for n, _ in fl.kinds if fl.calib.get(n, (0,))[0] > 0))
 
