@@ -172,3 +172,54 @@ int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
 
 	return 0;
 }
+
+
+static const char *watch_mode_names[] = {"off", "event", "reregister"};
+
+
+/**
+ * Parse the keepalive_responder_watch value
+ *
+ * @param val Parsed value
+ * @param str off, event or reregister (any case)
+ *
+ * @return 0 if success, EINVAL if not one of those
+ */
+int kar_conf_watch(enum kar_watch_mode *val, const char *str)
+{
+	size_t i;
+
+	if (!val || !str)
+		return EINVAL;
+
+	for (i = 0; i < ARRAY_SIZE(watch_mode_names); i++) {
+		if (!str_casecmp(str, watch_mode_names[i])) {
+			*val = (enum kar_watch_mode)i;
+			return 0;
+		}
+	}
+
+	return EINVAL;
+}
+
+
+const char *kar_watch_mode_name(enum kar_watch_mode mode)
+{
+	return (size_t)mode < ARRAY_SIZE(watch_mode_names) ?
+		watch_mode_names[mode] : "?";
+}
+
+
+/**
+ * Parse the keepalive_responder_watch_factor value
+ *
+ * @param val Parsed value
+ * @param str Digits only, KAR_WATCH_FACTOR_MIN to KAR_WATCH_FACTOR_MAX
+ *
+ * @return 0 if success, EINVAL if not such a number
+ */
+int kar_conf_watch_factor(uint32_t *val, const char *str)
+{
+	return kar_conf_range(val, str, KAR_WATCH_FACTOR_MIN,
+			      KAR_WATCH_FACTOR_MAX);
+}

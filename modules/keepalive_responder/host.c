@@ -251,18 +251,20 @@ int host_check_sync(struct ua *ua, const struct pl *params)
 
 
 /**
- * Raise the drain state as a module event, where baresip has module
- * events (1.1 and later); 1.0 has only the log line the caller writes
+ * Raise a module event of keepalive_responder, where baresip has module
+ * events (1.1 and later); 1.0 has only the log line the caller writes.
+ * ctrl_tcp passes it on as type MODULE, "keepalive_responder,name,text".
  *
- * @param on Drain state
+ * @param name Event name ("drain", "probe-lost", "probe-back")
+ * @param text Its data
  */
-void host_drain_event(bool on)
+void host_event(const char *name, const char *text)
 {
 #ifdef KAR_HAVE_MODULE_EVENT
-	module_event("keepalive_responder", "drain", NULL, NULL, "%s",
-		     on ? "on" : "off");
+	module_event("keepalive_responder", name, NULL, NULL, "%s", text);
 #else
-	(void)on;
+	(void)name;
+	(void)text;
 #endif
 }
 

@@ -15,6 +15,7 @@
 #endif
 
 struct ua;
+struct kar_watch;
 
 
 /*
@@ -89,6 +90,17 @@ const char *kar_conf_list(const char *str);
 int kar_conf_u32(uint32_t *val, const char *str);
 int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
 		   uint32_t max);
+
+/** keepalive_responder_watch: what a lost prober makes the module do */
+enum kar_watch_mode {
+	KAR_WATCH_MODE_OFF = 0,     /**< no table, no feed, no timer     */
+	KAR_WATCH_MODE_EVENT,       /**< log and raise probe-lost/back   */
+	KAR_WATCH_MODE_REREGISTER,  /**< also re-register every UA       */
+};
+
+int kar_conf_watch(enum kar_watch_mode *val, const char *str);
+int kar_conf_watch_factor(uint32_t *val, const char *str);
+const char *kar_watch_mode_name(enum kar_watch_mode mode);
 
 
 /*
@@ -260,6 +272,8 @@ enum kar_action {
 	KAR_A_TALK,           /**< call answered or resumed          */
 	KAR_A_HOLD,           /**< call put on hold                  */
 	KAR_A_NO_CALL,        /**< talk/hold with no call, 481       */
+	KAR_A_PROBE_LOST,     /**< a regular prober fell silent      */
+	KAR_A_PROBE_BACK,     /**< a lost prober probed again        */
 	KAR_A_N
 };
 
@@ -277,6 +291,7 @@ struct kar_stats_view {
 	bool exclusive;
 	bool drain;
 	uint64_t now;                        /**< tmr_jiffies()          */
+	const struct kar_watch *watch;       /**< NULL: watch off        */
 };
 
 void kar_stats_reset(struct kar_stats *st, uint64_t now);
@@ -404,7 +419,7 @@ int  host_caps_sdp(struct kar_sdp **sdpp, const struct pl *user,
 		   uint64_t id, uint32_t version);
 int  host_shutdown_register(host_shutdown_h *h);
 void host_shutdown_unregister(void);
-void host_drain_event(bool on);
+void host_event(const char *name, const char *text);
 
 /** host_log() levels */
 enum { HOST_INFO, HOST_WARN };

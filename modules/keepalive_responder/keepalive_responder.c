@@ -27,6 +27,8 @@
   keepalive_responder_sdp             yes
   keepalive_responder_drain           no
   keepalive_responder_drain_retry     300
+  keepalive_responder_watch           event
+  keepalive_responder_watch_factor    3
  \endverbatim
  */
 #include <string.h>
@@ -72,6 +74,13 @@ static struct {
 		uint32_t version;          /**< o= version: rebuilds    */
 	} caps;
 	bool shutdown_reg;                  /**< shutdown handler set   */
+	struct {                           /**< probe watch (watch.c)   */
+		enum kar_watch_mode mode;
+		uint32_t factor;
+		struct kar_watch *w;       /**< NULL: off               */
+		struct tmr tmr;
+		uint64_t due;              /**< tmr armed for, 0: not   */
+	} watch;
 } kar;
 
 
@@ -100,16 +109,192 @@ static void drain_update(void)
 
 	kar.pol.drain = on;
 	host_log(HOST_INFO, "drain %s\n", drain_name());
-	host_drain_event(on);
+	host_event("drain", on ? "on" : "off");
+}
+
+
+/*
+ * Probe watch (watch.c, docs/watch.md): the table learns each prober's
+ * rhythm; one timer for the whole table finds the silent ones.
+ */
+
+static void watch_arm(void);
+
+
+/* "OPTIONS from 127.0.0.1 (interval 30.0 s, silent 90.0 s)" */
+static int watch_text(struct re_printf *pf, const struct kar_watch_info *p)
+{
+	uint64_t silent = p->gap;
+
+	/* Lost: nothing heard since its latest probe.  Back: the gap that
+	   ended the silence. */
+	if (p->state == KAR_WATCH_LOST) {
+		uint64_t now = tmr_jiffies();
+
+		silent = now > p->last ? now - p->last : 0;
+	}
+
+	return re_hprintf(pf, "%s from %j (interval %llu.%llu s,"
+			  " silent %llu.%llu s)",
+			  kar_watch_kind_name(p->kind), &p->src,
+			  (unsigned long long)(p->ivl / 1000),
+			  (unsigned long long)(p->ivl % 1000 / 100),
+			  (unsigned long long)(silent / 1000),
+			  (unsigned long long)(silent % 1000 / 100));
+}
+
+
+/* Rare (once per silence and return): every one is logged */
+static void watch_handler(enum kar_watch_ev ev,
+			  const struct kar_watch_info *p, void *arg)
+{
+	const char *name = kar_watch_ev_name(ev);
+	char text[160];
+	unsigned n;
+	(void)arg;
+
+	if (re_snprintf(text, sizeof(text), "%H", watch_text, p) < 0)
+		text[0] = '\0';
+
+	host_log(HOST_INFO, "%s: %s\n", name, text);
+	host_event(name, text);
+
+	kar_stats_action(&kar.stats, ev == KAR_WATCH_EV_LOST ?
+			 KAR_A_PROBE_LOST : KAR_A_PROBE_BACK);
+
+	/* The server may have lost the binding or the location: register
+	   again, as check-sync's reregister does */
+	if (ev == KAR_WATCH_EV_LOST &&
+	    kar.watch.mode == KAR_WATCH_MODE_REREGISTER) {
+		n = host_reregister_all();
+		kar_stats_action(&kar.stats, KAR_A_REREGISTER);
+		host_log(HOST_INFO, "probe watch: %u UAs re-registering\n",
+			 n);
+	}
+}
+
+
+static void watch_timeout(void *arg)
+{
+	(void)arg;
+
+	kar.watch.due = 0;
+	kar_watch_check(kar.watch.w, tmr_jiffies());
+	watch_arm();
+}
+
+
+/* A probe moves its prober's deadline later, or makes a new regular
+   one: restart the timer only when the earliest deadline is sooner
+   than it is armed for.  A timer that fires early finds nothing due
+   and arms again. */
+static void watch_arm(void)
+{
+	uint64_t due = kar_watch_deadline(kar.watch.w);
+	uint64_t now;
+
+	if (!due || (kar.watch.due && kar.watch.due <= due))
+		return;
+
+	now = tmr_jiffies();
+	kar.watch.due = due;
+	tmr_start(&kar.watch.tmr, due > now ? due - now : 0, watch_timeout,
+		  NULL);
+}
+
+
+/* The prober kind of a probe: OPTIONS, or a NOTIFY of the keep-alive
+   package (by name, as the policy reads it), else none */
+static bool watch_kind(enum kar_watch_kind *kind, const struct sip_msg *msg,
+		       const struct kar_verdict *v)
+{
+	const struct sip_hdr *hdr;
+	struct pl pkg, params;
+
+	if (v->meth == KAR_M_OPTIONS) {
+		*kind = KAR_WATCH_OPTIONS;
+		return true;
+	}
+
+	if (v->meth != KAR_M_NOTIFY || !v->has_pkg)
+		return false;
+
+	*kind = KAR_WATCH_NOTIFY;
+
+	if (v->pkg >= 0)
+		return kar.pkg[v->pkg] == KAR_PKG_KEEPALIVE;
+
+	/* keep-alive not among the accepted packages: read the name */
+	return kar_hdr_named(msg, SIP_HDR_EVENT, &hdr) &&
+		!kar_event_parse(&hdr->val, &pkg, &params) &&
+		!pl_strcasecmp(&pkg, "keep-alive");
+}
+
+
+/* Whatever the module then does with it: nothing allocated here */
+static void watch_feed(const struct sip_msg *msg,
+		       const struct kar_verdict *v)
+{
+	enum kar_watch_kind kind;
+
+	if (!kar.watch.w || !v->probe || !watch_kind(&kind, msg, v))
+		return;
+
+	/* With a trusted list, a spoofed source must not be a prober */
+	if (!kar_acl_match(&kar.trusted, &msg->src))
+		return;
+
+	if (kar_watch_probe(kar.watch.w, &msg->src, kind, kar_watch_fp(msg),
+			    tmr_jiffies()))
+		watch_arm();
+}
+
+
+static int watch_init(void)
+{
+	int err;
+
+	if (kar.watch.mode == KAR_WATCH_MODE_OFF)
+		return 0;
+
+	err = kar_watch_alloc(&kar.watch.w, kar.watch.factor, watch_handler,
+			      NULL);
+	if (err)
+		return err;
+
+	tmr_init(&kar.watch.tmr);
+
+	return 0;
+}
+
+
+/* The timer only exists with the table (module_close() runs after a
+   failed module_init() too) */
+static void watch_stop(void)
+{
+	if (kar.watch.w)
+		tmr_cancel(&kar.watch.tmr);
+
+	kar.watch.due = 0;
+}
+
+
+static void watch_close(void)
+{
+	watch_stop();
+	kar.watch.w = mem_deref(kar.watch.w);
 }
 
 
 /* Until the SIP stack goes away a dispatcher should hear 503, not 200
-   and then silence */
+   and then silence; and the probes stopping now is no loss */
 static void shutdown_handler(void)
 {
 	kar.shutdown = true;
 	drain_update();
+
+	kar_watch_shutdown(kar.watch.w);
+	watch_stop();
 }
 
 
@@ -243,6 +428,8 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
+	watch_feed(msg, &v);
+
 	if (v.reply != KAR_R_NONE && !kar_acl_match(&kar.trusted, &msg->src)) {
 		kar_stats_count(&kar.stats, &v, KAR_C_UNTRUSTED);
 		return false;
@@ -354,6 +541,7 @@ static int cmd_stats(struct re_printf *pf, void *arg)
 	sv.exclusive = kar.pol.exclusive;
 	sv.drain = kar.pol.drain;
 	sv.now = tmr_jiffies();
+	sv.watch = kar.watch.w;
 
 	if (!str_isset(prm))
 		return kar_stats_print(pf, &sv);
@@ -394,6 +582,34 @@ static int cmd_drain(struct re_printf *pf, void *arg)
 }
 
 
+static int cmd_watch(struct re_printf *pf, void *arg)
+{
+	const char *prm = cmd_prm(arg);
+	bool json = str_isset(prm) && !str_casecmp(prm, "json");
+
+	if (str_isset(prm) && !json && str_casecmp(prm, "reset")) {
+		(void)re_hprintf(pf, "usage: /kar_watch [json|reset]\n");
+		return EINVAL;
+	}
+
+	if (!kar.watch.w) {
+		return re_hprintf(pf, json ? "{\"watch\":\"off\"}\n" :
+				  "keepalive_responder: probe watch off\n");
+	}
+
+	if (json)
+		return kar_watch_json(pf, kar.watch.w, tmr_jiffies());
+
+	if (str_isset(prm)) {
+		kar_watch_reset(kar.watch.w);
+		return re_hprintf(pf, "keepalive_responder: probers"
+				  " forgotten\n");
+	}
+
+	return kar_watch_print(pf, kar.watch.w, tmr_jiffies());
+}
+
+
 static const struct cmd cmdv[] = {
 	{"kar_exclusive", 0, CMD_PRM,
 	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
@@ -401,6 +617,8 @@ static const struct cmd cmdv[] = {
 	 "keepalive_responder counters [json|reset]", cmd_stats},
 	{"kar_drain",     0, CMD_PRM,
 	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
+	{"kar_watch",     0, CMD_PRM,
+	 "keepalive_responder probers [json|reset]", cmd_watch},
 };
 
 
@@ -439,6 +657,18 @@ static int parse_check_sync(void *dst, const char *val)
 static int parse_retry(void *dst, const char *val)
 {
 	return kar_conf_range(dst, val, 1, KAR_RETRY_MAX);
+}
+
+
+static int parse_watch(void *dst, const char *val)
+{
+	return kar_conf_watch(dst, val);
+}
+
+
+static int parse_factor(void *dst, const char *val)
+{
+	return kar_conf_watch_factor(dst, val);
 }
 
 
@@ -484,6 +714,9 @@ static const struct conf_key {
 	{"keepalive_responder_drain", parse_bool, &kar.drain, "no"},
 	{"keepalive_responder_drain_retry", parse_retry, &kar.drain_retry,
 	 "300"},
+	{"keepalive_responder_watch", parse_watch, &kar.watch.mode, "event"},
+	{"keepalive_responder_watch_factor", parse_factor, &kar.watch.factor,
+	 "3"},
 };
 
 
@@ -590,6 +823,13 @@ static int load_config(void)
 		return EPERM;
 	}
 
+	/* A spoofed prober must not make the UAs hammer their registrar */
+	if (kar.watch.mode == KAR_WATCH_MODE_REREGISTER && !kar.trusted.n) {
+		host_log(HOST_WARN, "keepalive_responder_watch reregister"
+			 " needs keepalive_responder_trusted\n");
+		return EPERM;
+	}
+
 	return load_events(buf, sizeof(buf));
 }
 
@@ -641,6 +881,10 @@ static int module_init(void)
 			return err;
 	}
 
+	err = watch_init();
+	if (err)
+		return err;
+
 	err = kar_chain_attach(&kar.chain, sip, head_handler, tail_handler,
 			       NULL);
 	if (err)
@@ -667,11 +911,13 @@ static int module_init(void)
 
 	host_log(HOST_INFO, "for baresip %s; %s mode,"
 		 " events %H, rate %u/s, %zu trusted, remote control %s,"
-		 " log %s, drain %s (retry %u s), sdp %s\n", host_built_for(),
+		 " log %s, drain %s (retry %u s), sdp %s, watch %s"
+		 " (factor %u)\n", host_built_for(),
 		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
 		 kar.trusted.n, kar.remote_control ? "on" : "off",
 		 kar_log_name(kar.log), drain_name(), kar.drain_retry,
-		 kar.caps.on ? "on" : "off");
+		 kar.caps.on ? "on" : "off",
+		 kar_watch_mode_name(kar.watch.mode), kar.watch.factor);
 
 	return 0;
 }
@@ -692,6 +938,7 @@ static int module_close(void)
 	kar.replies = mem_deref(kar.replies);
 	kar.caps.sdp = mem_deref(kar.caps.sdp);
 	kar.rate = mem_deref(kar.rate);
+	watch_close();
 	kar.cmds = false;
 	kar.shutdown_reg = false;
 

@@ -20,7 +20,7 @@ static const char *counter_names[KAR_C_N] = {
 
 static const char *action_names[KAR_A_N] = {
 	"mwi", "mwi-malformed", "check-sync", "reregister",
-	"talk", "hold", "no-call",
+	"talk", "hold", "no-call", "probe-lost", "probe-back",
 };
 
 
@@ -95,6 +95,23 @@ void kar_stats_move(struct kar_stats *st, enum kar_method meth,
 }
 
 
+/* The probe watch in one line: its probers per state, and losses */
+static int watch_print(struct re_printf *pf, const struct kar_watch *w)
+{
+	struct kar_watch_sum sum;
+
+	if (!w)
+		return re_hprintf(pf, "probe watch: off\n");
+
+	kar_watch_sum(w, &sum);
+
+	return re_hprintf(pf, "probe watch: learning %u, regular %u, lost %u,"
+			  " losses %llu\n", sum.n[KAR_WATCH_LEARNING],
+			  sum.n[KAR_WATCH_REGULAR], sum.n[KAR_WATCH_LOST],
+			  (unsigned long long)sum.losses);
+}
+
+
 static uint64_t uptime(const struct kar_stats_view *sv)
 {
 	return sv->now > sv->st->since ? (sv->now - sv->st->since) / 1000 : 0;
@@ -148,6 +165,8 @@ int kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv)
 		err |= re_hprintf(pf, "  %-24s %llu\n", action_names[m],
 				  (unsigned long long)sv->st->act[m]);
 
+	err |= watch_print(pf, sv->watch);
+
 	return err;
 }
 
@@ -177,6 +196,27 @@ static int object_add(struct odict **childp, struct odict *o,
 static int counter_add(struct odict *o, const char *key, uint64_t n)
 {
 	return odict_entry_add(o, key, ODICT_INT, (int64_t)n);
+}
+
+
+/* "watch": probers per state and losses; zeros while the watch is off,
+   so that consumers always find the same keys */
+static int watch_odict(struct odict *o, const struct kar_watch *w)
+{
+	struct kar_watch_sum sum;
+	struct odict *obj;
+	size_t s;
+	int err;
+
+	kar_watch_sum(w, &sum);
+
+	err = object_add(&obj, o, "watch");
+	for (s = 0; s < KAR_WATCH_STATE_N && !err; s++)
+		err = counter_add(obj, kar_watch_state_name(s), sum.n[s]);
+	if (!err)
+		err = counter_add(obj, "losses", sum.losses);
+
+	return err;
 }
 
 
@@ -217,8 +257,10 @@ static int stats_odict(struct odict *o, const struct kar_stats_view *sv)
 	err = object_add(&obj, o, "actions");
 	for (m = 0; m < KAR_A_N && !err; m++)
 		err = counter_add(obj, action_names[m], sv->st->act[m]);
+	if (err)
+		return err;
 
-	return err;
+	return watch_odict(o, sv->watch);
 }
 
 

@@ -252,6 +252,75 @@ static void test_list_none(void)
 }
 
 
+/* keepalive_responder_watch: off, event or reregister, any case */
+static void test_watch(void)
+{
+	static const char *bad[] = {
+		"", " ", "on", "yes", "no", "0", "events", "re-register",
+		"event ", " off", "reregistered", "offf",
+	};
+	enum kar_watch_mode m = KAR_WATCH_MODE_OFF;
+	size_t i;
+
+	CU_ASSERT_EQUAL(kar_conf_watch(&m, "event"), 0);
+	CU_ASSERT_EQUAL(m, KAR_WATCH_MODE_EVENT);
+	CU_ASSERT_EQUAL(kar_conf_watch(&m, "OFF"), 0);
+	CU_ASSERT_EQUAL(m, KAR_WATCH_MODE_OFF);
+	CU_ASSERT_EQUAL(kar_conf_watch(&m, "ReRegister"), 0);
+	CU_ASSERT_EQUAL(m, KAR_WATCH_MODE_REREGISTER);
+	CU_ASSERT_EQUAL(kar_conf_watch(&m, "off"), 0);
+	CU_ASSERT_EQUAL(m, KAR_WATCH_MODE_OFF);
+
+	/* Untouched on error */
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		m = KAR_WATCH_MODE_EVENT;
+		CU_ASSERT_EQUAL(kar_conf_watch(&m, bad[i]), EINVAL);
+		CU_ASSERT_EQUAL(m, KAR_WATCH_MODE_EVENT);
+	}
+	CU_ASSERT_EQUAL(kar_conf_watch(&m, NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_conf_watch(NULL, "event"), EINVAL);
+
+	/* The names that are printed are the names that are parsed */
+	for (i = KAR_WATCH_MODE_OFF; i <= KAR_WATCH_MODE_REREGISTER; i++) {
+		m = (enum kar_watch_mode)-1;
+		CU_ASSERT_EQUAL(kar_conf_watch(&m, kar_watch_mode_name(i)),
+				0);
+		CU_ASSERT_EQUAL(m, (enum kar_watch_mode)i);
+	}
+	CU_ASSERT_STRING_EQUAL(kar_watch_mode_name(KAR_WATCH_MODE_EVENT),
+			       "event");
+	CU_ASSERT_STRING_EQUAL(kar_watch_mode_name((enum kar_watch_mode)3),
+			       "?");
+}
+
+
+/* keepalive_responder_watch_factor: 2..20, digits only */
+static void test_watch_factor(void)
+{
+	static const char *bad[] = {
+		"0", "1", "21", "100", "-3", "", " 3", "3 ", "3.0", "three",
+		"0x3", "+3", "4294967298",
+	};
+	uint32_t v = 7;
+	size_t i;
+
+	CU_ASSERT_EQUAL(kar_conf_watch_factor(&v, "2"), 0);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(kar_conf_watch_factor(&v, "3"), 0);
+	CU_ASSERT_EQUAL(v, 3);
+	CU_ASSERT_EQUAL(kar_conf_watch_factor(&v, "20"), 0);
+	CU_ASSERT_EQUAL(v, 20);
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		v = 7;
+		CU_ASSERT_EQUAL(kar_conf_watch_factor(&v, bad[i]), EINVAL);
+		CU_ASSERT_EQUAL(v, 7);
+	}
+	CU_ASSERT_EQUAL(kar_conf_watch_factor(&v, NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_conf_watch_factor(NULL, "3"), EINVAL);
+}
+
+
 static CU_TestInfo tests[] = {
 	{"bool_yes",    test_bool_yes},
 	{"bool_no",     test_bool_no},
@@ -265,6 +334,8 @@ static CU_TestInfo tests[] = {
 	{"u32_bad",     test_u32_bad},
 	{"range",       test_range},
 	{"list_none",   test_list_none},
+	{"watch",       test_watch},
+	{"watch_factor", test_watch_factor},
 	CU_TEST_INFO_NULL
 };
 

@@ -343,7 +343,10 @@ static void test_json(void)
 		"\"other\":3},"
 		"\"actions\":{\"mwi\":100,\"mwi-malformed\":101,"
 		"\"check-sync\":102,\"reregister\":103,\"talk\":104,"
-		"\"hold\":105,\"no-call\":106}}\n";
+		"\"hold\":105,\"no-call\":106,\"probe-lost\":107,"
+		"\"probe-back\":108},"
+		"\"watch\":{\"learning\":0,\"regular\":0,\"lost\":0,"
+		"\"losses\":0}}\n";
 	struct kar_stats st;
 	struct kar_events ev;
 	struct kar_stats_view sv;
@@ -355,6 +358,7 @@ static void test_json(void)
 	sv.exclusive = false;
 	sv.drain = false;
 	sv.now = 1000 + 42999;
+	sv.watch = NULL;
 
 	str = print(true, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
@@ -418,6 +422,7 @@ static void test_json_decode(void)
 	sv.exclusive = true;
 	sv.drain = true;
 	sv.now = 500;      /* before "since": no negative uptime */
+	sv.watch = NULL;
 
 	str = print(true, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
@@ -452,13 +457,17 @@ static void test_json_decode(void)
 	CU_ASSERT_EQUAL(json_int(o, "events", "other"), 3);
 	CU_ASSERT_EQUAL(json_int(o, "actions", "mwi"), 100);
 	CU_ASSERT_EQUAL(json_int(o, "actions", "no-call"), 106);
+	CU_ASSERT_EQUAL(json_int(o, "actions", "probe-lost"), 107);
+	CU_ASSERT_EQUAL(json_int(o, "actions", "probe-back"), 108);
+	CU_ASSERT_EQUAL(json_int(o, "watch", "losses"), 0);
 
 	/* One object and nothing else at the top */
-	CU_ASSERT_EQUAL(odict_count(o, false), 6);
+	CU_ASSERT_EQUAL(odict_count(o, false), 7);
 
 	/* The documented keys, in the documented order */
 	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), o),
-			       "mode,drain,uptime,methods,events,actions");
+			       "mode,drain,uptime,methods,events,actions,"
+			       "watch");
 	meths = odict_get_type(o, ODICT_OBJECT, "methods");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(meths);
 	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), UT_ODICT_OBJ(meths)),
@@ -480,7 +489,11 @@ static void test_json_decode(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
 	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), UT_ODICT_OBJ(e)),
 			       "mwi,mwi-malformed,check-sync,reregister,"
-			       "talk,hold,no-call");
+			       "talk,hold,no-call,probe-lost,probe-back");
+	e = odict_get_type(o, ODICT_OBJECT, "watch");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), UT_ODICT_OBJ(e)),
+			       "learning,regular,lost,losses");
 
 	mem_deref(o);
 	mem_deref(str);
@@ -500,6 +513,7 @@ static void test_text(void)
 	sv.exclusive = false;
 	sv.drain = false;
 	sv.now = 1000 + 42999;
+	sv.watch = NULL;
 
 	str = print(false, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
@@ -528,6 +542,9 @@ static void test_text(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\n other 3\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nactions:\n mwi 100\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\n no-call 106\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\n probe-lost 107\n"
+				      " probe-back 108\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nprobe watch: off\n"));
 	mem_deref(str);
 
 	sv.exclusive = true;
@@ -554,6 +571,7 @@ static void test_print_bad(void)
 	sv.exclusive = false;
 	sv.drain = false;
 	sv.now = 0;
+	sv.watch = NULL;
 
 	CU_ASSERT_NOT_EQUAL(mbuf_printf(mb, "%H", kar_stats_json, &sv), 0);
 	CU_ASSERT_NOT_EQUAL(mbuf_printf(mb, "%H", kar_stats_print, &sv), 0);
@@ -568,6 +586,69 @@ static void test_print_bad(void)
 }
 
 
+/*
+ * With the probe watch on: one prober that became regular (a probe
+ * every second), then went silent for 3 intervals, and one that is
+ * still learning.  The counters show the table as it is.
+ */
+static void test_watch(void)
+{
+	struct kar_stats st;
+	struct kar_events ev;
+	struct kar_stats_view sv;
+	struct kar_watch *w = NULL;
+	struct odict *o = NULL;
+	struct sa a, b;
+	uint64_t t;
+	char *str;
+
+	CU_ASSERT_EQUAL_FATAL(kar_watch_alloc(&w, 3, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sa_set_str(&a, "127.0.0.1", 5060), 0);
+	CU_ASSERT_EQUAL(sa_set_str(&b, "::1", 5060), 0);
+
+	for (t = 0; t <= 3000; t += 1000)
+		CU_ASSERT_TRUE(kar_watch_probe(w, &a, KAR_WATCH_OPTIONS,
+					       t + 1, 10000 + t));
+	CU_ASSERT_TRUE(kar_watch_probe(w, &b, KAR_WATCH_NOTIFY, 1, 12500));
+	kar_watch_check(w, 13000 + 3 * 1000);
+
+	fill(&st, &ev);
+	memset(&sv, 0, sizeof(sv));
+	sv.st = &st;
+	sv.events = &ev;
+	sv.now = 20000;
+	sv.watch = w;
+
+	str = print(true, &sv);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\"probe-back\":108},\"watch\":"
+				      "{\"learning\":1,\"regular\":0,"
+				      "\"lost\":1,\"losses\":1}}\n"));
+	CU_ASSERT_EQUAL(json_decode_odict(&o, 16, str, strlen(str), 8), 0);
+	CU_ASSERT_EQUAL(json_int(o, "watch", "lost"), 1);
+	CU_ASSERT_EQUAL(json_int(o, "watch", "learning"), 1);
+	mem_deref(o);
+	mem_deref(str);
+
+	str = print(false, &sv);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\nprobe watch: learning 1,"
+				      " regular 0, lost 1, losses 1\n"));
+	mem_deref(str);
+
+	/* Forgotten: the counters follow the table */
+	kar_watch_reset(w);
+	str = print(true, &sv);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "\"watch\":{\"learning\":0,"
+				      "\"regular\":0,\"lost\":0,"
+				      "\"losses\":0}}\n"));
+	mem_deref(str);
+
+	mem_deref(w);
+}
+
+
 static CU_TestInfo tests[] = {
 	{"reset",         test_reset},
 	{"count",         test_count},
@@ -579,6 +660,7 @@ static CU_TestInfo tests[] = {
 	{"json_decode",   test_json_decode},
 	{"text",          test_text},
 	{"print_bad",     test_print_bad},
+	{"watch",         test_watch},
 	CU_TEST_INFO_NULL
 };
 
