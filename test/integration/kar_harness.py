@@ -540,11 +540,12 @@ def log_tail(path, n):
 
 def write_baresip_files(folder, sip_port, module, conf_lines,
                         ctrl_port=None, account_params="",
-                        origin="kar_harness.py"):
+                        origin="kar_harness.py", account=None):
     """baresip's config and accounts in folder: SIP on HOST:sip_port,
     the stock modules, the module at path module (None: stock baresip),
     ctrl_tcp on ctrl_port (None: none), one UA alice without
-    registration, conf_lines last.  Returns the config lines."""
+    registration (or the accounts line account), conf_lines last.
+    Returns the config lines."""
     # module_path points at a folder of symlinks: 1.0.0 loads
     # module_path + "/" + name, so an absolute module path in a
     # "module" line does not work
@@ -583,7 +584,8 @@ def write_baresip_files(folder, sip_port, module, conf_lines,
     with open(os.path.join(folder, "config"), "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(os.path.join(folder, "accounts"), "w") as f:
-        f.write("<sip:alice@%s>;regint=0%s\n" % (HOST, account_params))
+        f.write((account or "<sip:alice@%s>;regint=0%s" % (
+            HOST, account_params)) + "\n")
     return lines
 
 
@@ -658,6 +660,143 @@ def kamailio_cfg(origin, port, modules, rest, debug=-1):
     return "\n".join(head) + "\n\n" + rest
 
 
+class Kamailio:
+    """Debian's Kamailio in the foreground in a temporary folder: one
+    UDP worker on HOST, the ctl module on a unix socket there (kamcmd),
+    stdout and stderr in kamailio.log.  cfg(port, folder) returns the
+    modparams and routes; ctl and the modules listed are loaded.
+    start() again after stop() runs a new Kamailio in the same folder
+    (the log goes on), on a new port unless same_port."""
+
+    START = 10.0 * TIME_SCALE   # answers on its ctl socket within this
+    STOP = 5.0 * TIME_SCALE
+
+    def __init__(self, binary, kamcmd, modules, cfg, keep,
+                 origin="kar_harness.py"):
+        self.binary = binary
+        self.kamcmd = kamcmd
+        self.modules = tuple(modules)
+        self.cfg = cfg
+        self.keep = keep
+        self.origin = origin
+        self.dir = tempfile.mkdtemp(prefix="kar_kamailio.")
+        self.logpath = os.path.join(self.dir, "kamailio.log")
+        self.sock = os.path.join(self.dir, "kamailio_ctl")
+        self.proc = None
+        self.pids = []
+        self.port = None
+        atexit.register(self.cleanup)
+
+    def start(self, same_port=False):
+        for _ in range(3):
+            if not (same_port and self.port):
+                self.port = pick_ports()[0]
+            rest = ('modparam("ctl", "binrpc", "unix:%s")\n' % self.sock
+                    + self.cfg(self.port, self.dir))
+            with open(os.path.join(self.dir, "kamailio.cfg"), "w") as f:
+                f.write(kamailio_cfg(self.origin, self.port,
+                                     ("ctl",) + self.modules, rest,
+                                     debug=1))
+            if os.path.exists(self.sock):
+                os.unlink(self.sock)
+            mark = self.log_size()
+            cmd = [self.binary, "-f", os.path.join(self.dir, "kamailio.cfg"),
+                   "-DD", "-E", "-m", "32", "-M", "8", "-Y", self.dir,
+                   "-P", os.path.join(self.dir, "kamailio.pid"),
+                   "-w", self.dir]
+            self.proc = spawn(cmd, self.dir, self.logpath)
+            deadline = time.monotonic() + self.START
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if os.path.exists(self.sock) and self.rpc("core.version"):
+                    self.pids = proc_tree(self.proc.pid)
+                    return
+                time.sleep(0.1)
+            self.stop()
+            if "Address already in use" not in self.log_text(mark):
+                raise RuntimeError("Kamailio did not start:\n%s"
+                                   % self.log_tail())
+        raise RuntimeError("Kamailio: ports kept being taken")
+
+    def rpc(self, *cmd):
+        """kamcmd's output, or None."""
+        try:
+            r = subprocess.run([self.kamcmd, "-s", "unix:" + self.sock]
+                               + list(cmd), capture_output=True,
+                               text=True, timeout=3 * TIME_SCALE)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return r.stdout if r.returncode == 0 else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, kill=False):
+        """Stop by PID: the main process (SIGTERM then SIGKILL, or
+        SIGKILL at once), then any worker left."""
+        if self.proc is None:
+            return
+        pids = set(self.pids) | set(proc_tree(self.proc.pid))
+        pids.discard(self.proc.pid)
+        if kill and self.proc.poll() is None:
+            self.proc.kill()
+        stop_process(self.proc, self.STOP)
+        for pid in sorted(pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass            # gone already, as it should be
+        self.pids = []
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.logpath)
+        except OSError:
+            return 0
+
+    def log_text(self, mark=0):
+        try:
+            with open(self.logpath, "rb") as f:
+                f.seek(mark)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=30):
+        return log_tail(self.logpath, n)
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            if self.dir is not None:
+                if self.keep:
+                    print("kept %s" % self.dir, file=sys.stderr)
+                else:
+                    shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir = None
+
+
+def wait_log(path, pred, mark=0, timeout=ANSWER_TIMEOUT, poll=0.05):
+    """Poll the file at path from offset mark until pred(line) holds
+    for a line: (that line, time.time() when seen), or (None, None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(path, "rb") as f:
+                f.seek(mark)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            text = ""
+        for line in text.splitlines():
+            if pred(line):
+                return line, time.time()
+        if time.monotonic() >= deadline:
+            return None, None
+        time.sleep(poll)
+
+
 class Baresip:
     """One baresip process in its own temporary folder."""
 
@@ -674,12 +813,14 @@ class Baresip:
         self.logpath = os.path.join(self.dir, "baresip.log")
         self.sip_port = self.ctrl_port = None
         self.account_params = ""        # more ;params of the account
+        self.account = None             # a whole accounts line instead
         atexit.register(self.cleanup)
 
     def _write_files(self):
         lines = write_baresip_files(
             self.dir, self.sip_port, self.module, self.conf_lines,
-            ctrl_port=self.ctrl_port, account_params=self.account_params)
+            ctrl_port=self.ctrl_port, account_params=self.account_params,
+            account=self.account)
         log("config:\n" + indent("\n".join(lines)))
 
     def start(self):
