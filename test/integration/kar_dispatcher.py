@@ -39,9 +39,7 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
@@ -52,14 +50,11 @@ import kar_harness as kh                                # noqa: E402
 Fail = kh.Fail
 HOST = kh.HOST
 PING_INTERVAL = 1       # ds_ping_interval, seconds (Kamailio's minimum)
-KAM_START = 10.0        # Kamailio answers on its ctl socket within this
 POLL = 0.1              # state polling period
-STOP_TIMEOUT = 5.0
 
 # A dispatcher that probes one destination with OPTIONS and routes
 # nothing
 DISPATCHER_CFG = """\
-modparam("ctl", "binrpc", "unix:%(dir)s/kamailio_ctl")
 modparam("dispatcher", "list_file", "%(dir)s/dispatcher.list")
 modparam("dispatcher", "ds_ping_method", "OPTIONS")
 modparam("dispatcher", "ds_ping_from", "sip:dispatcher@%(host)s")
@@ -74,59 +69,22 @@ request_route {
 """
 
 
-class Kamailio:
+class Dispatcher(kh.Kamailio):
+    """The harness's Kamailio with the dispatcher probing HOST:dest_port
+    (its list written into the folder)."""
+
     def __init__(self, binary, kamcmd, dest_port, keep):
-        self.binary = binary
-        self.kamcmd = kamcmd
+        super().__init__(binary, kamcmd, ("tm", "sl", "pv", "dispatcher"),
+                         self._cfg, keep,
+                         origin="test/integration/kar_dispatcher.py")
         self.dest_port = dest_port
-        self.keep = keep
-        self.dir = tempfile.mkdtemp(prefix="kar_dispatcher.")
-        self.logpath = os.path.join(self.dir, "kamailio.log")
-        self.sock = os.path.join(self.dir, "kamailio_ctl")
-        self.proc = None
-        self.pids = []
-        self.port = None
 
-    def start(self):
-        for _ in range(3):
-            self.port = kh.pick_ports()[0]
-            with open(os.path.join(self.dir, "kamailio.cfg"), "w") as f:
-                f.write(kh.kamailio_cfg(
-                    "test/integration/kar_dispatcher.py",
-                    self.port, ("tm", "sl", "pv", "ctl", "dispatcher"),
-                    DISPATCHER_CFG % {
-                        "host": HOST, "dir": self.dir,
-                        "interval": PING_INTERVAL}, debug=1))
-            with open(os.path.join(self.dir, "dispatcher.list"), "w") as f:
-                f.write("# setid destination flags priority\n"
-                        "1 sip:%s:%d 0 0\n" % (HOST, self.dest_port))
-            cmd = [self.binary, "-f", os.path.join(self.dir, "kamailio.cfg"),
-                   "-DD", "-E", "-m", "32", "-M", "8", "-Y", self.dir,
-                   "-P", os.path.join(self.dir, "kamailio.pid"),
-                   "-w", self.dir]
-            self.proc = kh.spawn(cmd, self.dir, self.logpath)
-            deadline = time.monotonic() + KAM_START
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                if os.path.exists(self.sock) and self.rpc("core.version"):
-                    self.pids = kh.proc_tree(self.proc.pid)
-                    return
-                time.sleep(0.1)
-            self.stop()
-            if "Address already in use" not in self.log_tail(200):
-                raise RuntimeError("Kamailio did not start:\n%s"
-                                   % self.log_tail())
-        raise RuntimeError("Kamailio: ports kept being taken")
-
-    def rpc(self, *cmd):
-        try:
-            r = subprocess.run([self.kamcmd, "-s", "unix:" + self.sock]
-                               + list(cmd), capture_output=True,
-                               text=True, timeout=3)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return r.stdout if r.returncode == 0 else None
+    def _cfg(self, port, folder):
+        with open(os.path.join(folder, "dispatcher.list"), "w") as f:
+            f.write("# setid destination flags priority\n"
+                    "1 sip:%s:%d 0 0\n" % (HOST, self.dest_port))
+        return DISPATCHER_CFG % {"host": HOST, "dir": folder,
+                                 "interval": PING_INTERVAL}
 
     def flags(self):
         """The destination's dispatcher FLAGS, or None."""
@@ -147,31 +105,6 @@ class Kamailio:
                 return time.monotonic() - t0, last
             time.sleep(POLL)
         return None, last
-
-    def stop(self):
-        if self.proc is None:
-            return
-        pids = sorted(set(self.pids) | set(kh.proc_tree(self.proc.pid)))
-        pids.remove(self.proc.pid)
-        # the main process first: it stops its own workers
-        kh.stop_process(self.proc, STOP_TIMEOUT)
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass            # gone already, as it should be
-
-    def log_tail(self, n=30):
-        return kh.log_tail(self.logpath, n)
-
-    def cleanup(self):
-        try:
-            self.stop()
-        finally:
-            if self.keep:
-                print("kept %s" % self.dir, file=sys.stderr)
-            else:
-                shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def active(flags):
@@ -199,7 +132,7 @@ def run_all(args, runner):
         runner.guard = bs.dead
         ctrl = kh.Ctrl(bs.ctrl_port)
         kh.ctrl_ok(ctrl, "kar_stats", "reset")
-        kam = Kamailio(args.kamailio, args.kamcmd, bs.sip_port, args.keep)
+        kam = Dispatcher(args.kamailio, args.kamcmd, bs.sip_port, args.keep)
         if not runner.run("kamailio_start", kam.start):
             return
 
