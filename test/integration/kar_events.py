@@ -551,13 +551,6 @@ class EvBaresip(kh.Baresip):
             f.write(self.account + "\n")
         kh.log("accounts: %s" % self.account)
 
-    def log_text(self):
-        try:
-            with open(self.logpath, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
 
 def log_lines(bs, *words):
     """Log lines containing every word."""

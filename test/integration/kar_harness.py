@@ -660,7 +660,53 @@ def kamailio_cfg(origin, port, modules, rest, debug=-1):
     return "\n".join(head) + "\n\n" + rest
 
 
-class Kamailio:
+class TempProcess:
+    """A program run in a temporary folder of its own, its stdout and
+    stderr in logpath there; cleanup() stops it and removes the folder
+    unless keep (idempotent: also atexit)."""
+
+    TAIL = 30                   # log_tail's default line count
+
+    def __init__(self, prefix, logname, keep):
+        self.keep = keep
+        self.proc = None
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.logpath = os.path.join(self.dir, logname)
+        atexit.register(self.cleanup)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.logpath)
+        except OSError:
+            return 0
+
+    def log_text(self, mark=0):
+        try:
+            with open(self.logpath, "rb") as f:
+                f.seek(mark)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=None):
+        return log_tail(self.logpath, n or self.TAIL)
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            if self.dir is not None:
+                if self.keep:
+                    print("kept %s" % self.dir, file=sys.stderr)
+                else:
+                    shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir = None
+
+
+class Kamailio(TempProcess):
     """Debian's Kamailio in the foreground in a temporary folder: one
     UDP worker on HOST, the ctl module on a unix socket there (kamcmd),
     stdout and stderr in kamailio.log.  cfg(port, folder) returns the
@@ -677,15 +723,11 @@ class Kamailio:
         self.kamcmd = kamcmd
         self.modules = tuple(modules)
         self.cfg = cfg
-        self.keep = keep
         self.origin = origin
-        self.dir = tempfile.mkdtemp(prefix="kar_kamailio.")
-        self.logpath = os.path.join(self.dir, "kamailio.log")
-        self.sock = os.path.join(self.dir, "kamailio_ctl")
-        self.proc = None
         self.pids = []
         self.port = None
-        atexit.register(self.cleanup)
+        super().__init__("kar_kamailio.", "kamailio.log", keep)
+        self.sock = os.path.join(self.dir, "kamailio_ctl")
 
     def start(self, same_port=False):
         for _ in range(3):
@@ -729,9 +771,6 @@ class Kamailio:
             return None
         return r.stdout if r.returncode == 0 else None
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self, kill=False):
         """Stop by PID: the main process (SIGTERM then SIGKILL, or
         SIGKILL at once), then any worker left."""
@@ -748,34 +787,6 @@ class Kamailio:
             except OSError:
                 pass            # gone already, as it should be
         self.pids = []
-
-    def log_size(self):
-        try:
-            return os.path.getsize(self.logpath)
-        except OSError:
-            return 0
-
-    def log_text(self, mark=0):
-        try:
-            with open(self.logpath, "rb") as f:
-                f.seek(mark)
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, n=30):
-        return log_tail(self.logpath, n)
-
-    def cleanup(self):
-        try:
-            self.stop()
-        finally:
-            if self.dir is not None:
-                if self.keep:
-                    print("kept %s" % self.dir, file=sys.stderr)
-                else:
-                    shutil.rmtree(self.dir, ignore_errors=True)
-                self.dir = None
 
 
 def wait_log(path, pred, mark=0, timeout=ANSWER_TIMEOUT, poll=0.05):
@@ -797,8 +808,10 @@ def wait_log(path, pred, mark=0, timeout=ANSWER_TIMEOUT, poll=0.05):
         time.sleep(poll)
 
 
-class Baresip:
+class Baresip(TempProcess):
     """One baresip process in its own temporary folder."""
+
+    TAIL = 40
 
     def __init__(self, binary, module, conf_lines, keep, extra_args=(),
                  stdin=subprocess.DEVNULL):
@@ -806,15 +819,11 @@ class Baresip:
         self.stdin = stdin              # a pty for console tests
         self.module = module            # None: stock baresip
         self.conf_lines = list(conf_lines)
-        self.keep = keep
         self.extra_args = list(extra_args)
-        self.proc = None
-        self.dir = tempfile.mkdtemp(prefix="kar_harness.")
-        self.logpath = os.path.join(self.dir, "baresip.log")
         self.sip_port = self.ctrl_port = None
         self.account_params = ""        # more ;params of the account
         self.account = None             # a whole accounts line instead
-        atexit.register(self.cleanup)
+        super().__init__("kar_harness.", "baresip.log", keep)
 
     def _write_files(self):
         lines = write_baresip_files(
@@ -832,15 +841,12 @@ class Baresip:
             self.proc = spawn([self.binary, "-f", self.dir]
                               + self.extra_args, self.dir, self.logpath,
                               self.stdin)
-            mark = os.path.getsize(self.logpath)
+            mark = self.log_size()
             err = self._wait_ready()
             if err is None:
                 return
             self.stop()
-            with open(self.logpath, "rb") as f:
-                f.seek(mark)
-                in_use = b"Address already in use" in f.read()
-            if not in_use:
+            if "Address already in use" not in self.log_text(mark):
                 raise RuntimeError(err)
         raise RuntimeError("ports kept being taken; gave up")
 
@@ -869,9 +875,6 @@ class Baresip:
         return "not ready within %.0f s (ctrl_tcp %s)" % (
             START_TIMEOUT, "accepting" if ctrl_ok else "not accepting")
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def dead(self):
         """Why baresip is not running, or None while it runs."""
         if self.alive():
@@ -889,21 +892,6 @@ class Baresip:
         if self.dir is None:
             return []
         return [n for n in os.listdir(self.dir) if n.startswith("core")]
-
-    def log_tail(self, n=40):
-        return log_tail(self.logpath, n)
-
-    def cleanup(self):
-        """Stop baresip and remove the folder (idempotent: also atexit)."""
-        try:
-            self.stop()
-        finally:
-            if self.dir is not None:
-                if self.keep:
-                    print("kept %s" % self.dir, file=sys.stderr)
-                else:
-                    shutil.rmtree(self.dir, ignore_errors=True)
-                self.dir = None
 
 
 # ---------------------------------------------------------------------
