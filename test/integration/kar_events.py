@@ -587,31 +587,20 @@ def actions_want(**nonzero):
     return want
 
 
-class Run:
+class Run(kh.Scenario):
     """One baresip run: start, checks, clean shutdown, cleanup."""
 
+    TAIL = 60
+
     def __init__(self, runner, args, label, conf, account):
-        self.runner = runner
-        self.label = label
-        self.bs = EvBaresip(args.baresip, args.module, conf, args.keep,
-                            account)
-        self.ctrl = None
-        self.failed_before = runner.failed
+        super().__init__(runner, label,
+                         EvBaresip(args.baresip, args.module, conf,
+                                   args.keep, account))
 
-    def check(self, name, fn, *a):
-        return self.runner.run("%s.%s" % (self.label, name), fn, *a)
-
-    def start(self):
-        def start():
-            self.bs.start()
-            kh.log("%s: baresip in %s, SIP %s:%d, ctrl_tcp %s:%d" % (
-                self.label, self.bs.dir, HOST, self.bs.sip_port, HOST,
-                self.bs.ctrl_port))
-            self.ctrl = kh.Ctrl(self.bs.ctrl_port)
-        if not self.check("start", start):
-            return False
-        self.runner.guard = self.bs.dead
-        return True
+    def started(self):
+        kh.log("%s: baresip in %s, SIP %s:%d, ctrl_tcp %s:%d" % (
+            self.label, self.bs.dir, HOST, self.bs.sip_port, HOST,
+            self.bs.ctrl_port))
 
     def finish(self, registrar=None):
         """Clean shutdown check; the log is complete afterwards.  A UA
@@ -635,18 +624,6 @@ class Run:
         if self.ctrl:
             self.ctrl.close()
             self.ctrl = None
-
-    def cleanup(self):
-        if self.ctrl:
-            self.ctrl.close()
-            self.ctrl = None
-        self.runner.guard = None
-        self.bs.stop()
-        if self.runner.failed > self.failed_before:
-            sys.stdout.flush()
-            print("--- tail of the %s run's baresip.log ---\n%s\n---"
-                  % (self.label, self.bs.log_tail(60)), file=sys.stderr)
-        self.bs.cleanup()
 
 
 # ---------------------------------------------------------------------

@@ -894,6 +894,56 @@ class Baresip(TempProcess):
         return [n for n in os.listdir(self.dir) if n.startswith("core")]
 
 
+class Scenario:
+    """One baresip run among a script's checks (named label.name): the
+    runner's guard while baresip runs; cleanup() stops the others
+    (TempProcesses, e.g. Kamailios) and baresip, shows their logs'
+    tails if a check of this run failed, and removes their folders."""
+
+    TAIL = 40
+
+    def __init__(self, runner, label, bs):
+        self.runner = runner
+        self.label = label
+        self.bs = bs
+        self.others = []
+        self.ctrl = None
+        self.failed_before = runner.failed
+
+    def check(self, name, fn, *a):
+        return self.runner.run("%s.%s" % (self.label, name), fn, *a)
+
+    def started(self):
+        """More of the start check, once ctrl_tcp is connected."""
+
+    def start(self):
+        def start():
+            self.bs.start()
+            self.ctrl = Ctrl(self.bs.ctrl_port)
+            self.started()
+        if not self.check("start", start):
+            return False
+        self.runner.guard = self.bs.dead
+        return True
+
+    def cleanup(self):
+        self.runner.guard = None
+        if self.ctrl:
+            self.ctrl.close()
+            self.ctrl = None
+        procs = self.others + [self.bs]
+        for p in procs:
+            p.stop()
+        if self.runner.failed > self.failed_before:
+            sys.stdout.flush()
+            for p in procs:
+                print("--- tail of the %s run's %s ---\n%s\n---"
+                      % (self.label, os.path.basename(p.logpath),
+                         p.log_tail(self.TAIL)), file=sys.stderr)
+        for p in procs:
+            p.cleanup()
+
+
 # ---------------------------------------------------------------------
 # Console
 

@@ -296,57 +296,25 @@ def news_in_log(bs, word, mark=0):
 # ---------------------------------------------------------------------
 # Scenarios
 
-class Run:
+class Run(kh.Scenario):
     """One baresip with the module (conf lines), ctrl_tcp, cleanup."""
 
     def __init__(self, runner, args, label, conf, account=None):
-        self.runner = runner
+        super().__init__(runner, label,
+                         kh.Baresip(args.baresip, args.module, conf,
+                                    args.keep))
         self.args = args
-        self.label = label
-        self.bs = kh.Baresip(args.baresip, args.module, conf, args.keep)
         self.bs.account = account
-        self.ctrl = None
-        self.kams = []
-        self.failed_before = runner.failed
 
-    def check(self, name, fn, *a):
-        return self.runner.run("%s.%s" % (self.label, name), fn, *a)
-
-    def start(self):
-        def start():
-            self.bs.start()
-            self.ctrl = kh.Ctrl(self.bs.ctrl_port)
-            # the harness's readiness OPTIONS came from HOST too
-            kh.ctrl_ok(self.ctrl, "kar_watch", "reset")
-            kh.ctrl_ok(self.ctrl, "kar_stats", "reset")
-        if not self.check("start", start):
-            return False
-        self.runner.guard = self.bs.dead
-        return True
+    def started(self):
+        # the harness's readiness OPTIONS came from HOST too
+        kh.ctrl_ok(self.ctrl, "kar_watch", "reset")
+        kh.ctrl_ok(self.ctrl, "kar_stats", "reset")
 
     def kamailio(self, what, dest=None):
         kam = kamailio(self.args, what, dest or self.bs.sip_port)
-        self.kams.append(kam)
+        self.others.append(kam)
         return kam
-
-    def cleanup(self):
-        self.runner.guard = None
-        if self.ctrl:
-            self.ctrl.close()
-            self.ctrl = None
-        for kam in self.kams:
-            kam.stop()
-        self.bs.stop()
-        if self.runner.failed > self.failed_before:
-            sys.stdout.flush()
-            for kam in self.kams:
-                print("--- tail of the %s run's kamailio.log ---\n%s\n---"
-                      % (self.label, kam.log_tail(40)), file=sys.stderr)
-            print("--- tail of the %s run's baresip.log ---\n%s\n---"
-                  % (self.label, self.bs.log_tail(40)), file=sys.stderr)
-        for kam in self.kams:
-            kam.cleanup()
-        self.bs.cleanup()
 
 
 def run_lost_back(args, runner, kind):
