@@ -336,14 +336,7 @@ class Endpoint:
             if pred(m):
                 del self.backlog[i]
                 return m
-        deadline = time.monotonic() + timeout
-        for _ in range(10000):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            m = self._recv(left)
-            if m is None:
-                break
+        for m in kh.received(self._recv, timeout):
             if pred(m):
                 return m
             self.on_other(m)
@@ -409,14 +402,7 @@ class Registrar(Endpoint):
         """Answer REGISTERs for up to window seconds; return the new
         ones.  stop(new) may end the wait early."""
         new = []
-        deadline = time.monotonic() + window
-        for _ in range(10000):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            m = self._recv(left)
-            if m is None:
-                break
+        for m in kh.received(self._recv, window):
             if self._handle(m):
                 new.append(m)
                 if stop and stop(new):

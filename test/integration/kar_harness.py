@@ -345,28 +345,42 @@ class SipClient:
         """Final answers to req: the first within timeout, then any more
         within linger.  Provisional and foreign answers are skipped."""
         got = []
-        deadline = time.monotonic() + timeout
-        for _ in range(100):
-            left = deadline - time.monotonic()
-            if left <= 0:
+        for raw in received(recv, timeout, 100):
+            resp = parse_answer(raw)
+            if req.matches(resp) and resp.status >= 200:
+                got.append(resp)
                 break
-            raw = recv(left)
-            if raw is None:
-                break
-            try:
-                resp = Response(raw)
-            except ValueError as e:
-                raise Fail("unparsable answer (%s): %r" % (e, raw[:200]))
-            log("  << %s\n%s" % (resp.short(),
-                                 indent(raw.decode("utf-8", "replace"))))
-            if not req.matches(resp) or resp.status < 200:
-                continue
-            got.append(resp)
-            if linger <= 0:
-                break
-            if len(got) == 1:
-                deadline = time.monotonic() + linger
+        if got and linger > 0:
+            for raw in received(recv, linger, 100):
+                resp = parse_answer(raw)
+                if req.matches(resp) and resp.status >= 200:
+                    got.append(resp)
         return got
+
+
+def received(recv, timeout, most=10000):
+    """Yield what recv(seconds left) returns until it returns None or
+    timeout is over (at most `most` items)."""
+    deadline = time.monotonic() + timeout
+    for _ in range(most):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        item = recv(left)
+        if item is None:
+            return
+        yield item
+
+
+def parse_answer(raw):
+    """The Response in raw (logged); Fail if unparsable."""
+    try:
+        resp = Response(raw)
+    except ValueError as e:
+        raise Fail("unparsable answer (%s): %r" % (e, raw[:200]))
+    log("  << %s\n%s" % (resp.short(), indent(raw.decode("utf-8",
+                                                         "replace"))))
+    return resp
 
 
 def udp_recv(s, timeout):

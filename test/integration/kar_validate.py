@@ -30,7 +30,6 @@ import os
 import random
 import socket
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -114,20 +113,8 @@ def exchange(port, transport, case, sends=1, timeout=kh.ANSWER_TIMEOUT):
 
 
 def first_final(recv, req, timeout):
-    deadline = time.monotonic() + timeout
-    for _ in range(100):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        raw = recv(left)
-        if raw is None:
-            return None
-        try:
-            resp = kh.Response(raw)
-        except ValueError as e:
-            raise kh.Fail("unparsable answer (%s): %r" % (e, raw[:200]))
-        kh.log("  << %s\n%s" % (resp.short(), kh.indent(
-            raw.decode("utf-8", "replace"))))
+    for raw in kh.received(recv, timeout, 100):
+        resp = kh.parse_answer(raw)
         if req.matches(resp):
             return resp
     return None

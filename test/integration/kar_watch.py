@@ -316,6 +316,18 @@ class Run(kh.Scenario):
         self.others.append(kam)
         return kam
 
+    def start_registered(self):
+        """A Kamailio registrar, then baresip with an account there: the
+        Kamailio, or None.  Kamailio first: the account names its port,
+        and nathelper pings whatever registered."""
+        k = self.kamailio("REGISTRAR", 1)
+        if not self.check("kamailio_start", k.start):
+            return None
+        self.bs.account = "<sip:alice@%s:%d>;regint=3600" % (HOST, k.port)
+        if not self.start():
+            return None
+        return k
+
 
 def run_lost_back(args, runner, kind):
     """Kamailio probes with kind; lost when it dies, back when it
@@ -471,13 +483,8 @@ def run_shutdown(args, runner):
     probe-lost."""
     run = Run(runner, args, "shutdown", [])
     try:
-        # Kamailio first: the account names its port, and nathelper
-        # pings whatever registered
-        k = run.kamailio("REGISTRAR", 1)
-        if not run.check("kamailio_start", k.start):
-            return
-        run.bs.account = "<sip:alice@%s:%d>;regint=3600" % (HOST, k.port)
-        if not run.start():
+        k = run.start_registered()
+        if k is None:
             return
         bs, ctrl = run.bs, run.ctrl
         if not run.check("regular", regular_interval, ctrl, "OPTIONS"):
@@ -550,11 +557,8 @@ def run_nat_loss(args, runner, watch):
         "keepalive_responder_watch\t%s" % watch,
         "keepalive_responder_trusted\t%s" % HOST])
     try:
-        k = run.kamailio("REGISTRAR", 1)
-        if not run.check("kamailio_start", k.start):
-            return
-        run.bs.account = "<sip:alice@%s:%d>;regint=3600" % (HOST, k.port)
-        if not run.start():
+        k = run.start_registered()
+        if k is None:
             return
         bs, ctrl = run.bs, run.ctrl
 
