@@ -398,6 +398,14 @@ class Registrar(Endpoint):
         while not event.is_set() and time.monotonic() < deadline:
             self.serve(0.1)
 
+    def wait_registered(self):
+        """Answer REGISTERs until one registers (expires > 0); Fail if
+        none does within REG_WAIT."""
+        got = self.serve(REG_WAIT, lambda new: any(m.expires for m in new))
+        if not any(m.expires for m in got):
+            raise Fail("no REGISTER at the test's registrar 127.0.0.1:%d "
+                       "within %.0f s" % (self.port, REG_WAIT))
+
     def serve(self, window, stop=None):
         """Answer REGISTERs for up to window seconds; return the new
         ones.  stop(new) may end the wait early."""
@@ -626,12 +634,7 @@ def run_default(args, runner):
         bs, ctrl, port = run.bs, run.ctrl, run.bs.sip_port
 
         def register_initial():
-            got = reg.serve(REG_WAIT, lambda new: any(
-                m.expires for m in new))
-            if not any(m.expires for m in got):
-                raise Fail("no REGISTER at the test's registrar "
-                           "127.0.0.1:%d within %.0f s" % (reg.port,
-                                                           REG_WAIT))
+            reg.wait_registered()
         run.check("register_initial", register_initial)
         kh.ctrl_ok(ctrl, "kar_stats", "reset")
 
@@ -756,12 +759,7 @@ def run_reregister(args, runner):
         ctrl, port = run.ctrl, run.bs.sip_port
 
         def register_initial():
-            got = reg.serve(REG_WAIT, lambda new: any(
-                m.expires for m in new))
-            if not any(m.expires for m in got):
-                raise Fail("no REGISTER at the test's registrar "
-                           "127.0.0.1:%d within %.0f s" % (reg.port,
-                                                           REG_WAIT))
+            reg.wait_registered()
             # late retransmissions of it must not count as new below
             reg.serve(0.6)
         run.check("register_initial", register_initial)
