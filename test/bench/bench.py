@@ -15,6 +15,10 @@ time, each on its own free port and in its own temporary folder:
                    (bodiless 200)
   drop-rate        baresip + module, rate limit 1/s: OPTIONS dropped
   drop-scanner     baresip + module, User-Agent: friendly-scanner: dropped
+                   after decoding (sipp's address trusted, so not blocked)
+  drop-blocked     baresip + module, OPTIONS from a source the module
+                   blocked before the run (one scanner User-Agent): the
+                   datagram dropped by its UDP helper before decoding
   floor-stateful   bare libre responder (floor/floor.c), sip_treply
   floor            bare libre responder, sip_reply (the reference)
   floor-notify     the same, answering NOTIFY Event: keep-alive
@@ -86,7 +90,7 @@ class Spec:
 
     def __init__(self, name, label, kind, scenario, service="alice",
                  conf=(), floor_args=(), ref="floor", expect="200",
-                 answers=True, request="OPTIONS"):
+                 answers=True, request="OPTIONS", block=False):
         self.name = name
         self.label = label
         self.kind = kind              # baresip | module | floor | kamailio
@@ -98,6 +102,7 @@ class Spec:
         self.expect = expect          # readiness: module | stock | 200
         self.answers = answers        # False: the module drops these
         self.request = request
+        self.block = block            # block sipp's source before use
 
 
 MODULE_CONF = ["keepalive_responder_rate\t0",
@@ -128,9 +133,19 @@ SPECS = [
                "keepalive_responder_log\t\tnone",
                "keepalive_responder_sdp\tno"],
          request="OPTIONS no user"),
+    # A scanner User-Agent also blocks its source, after which the
+    # module drops its datagrams before decoding (drop-blocked); a
+    # trusted source is never blocked, so sipp's address is trusted here
+    # and every request is decoded and dropped after, as this row has
+    # always measured
     Spec("drop-scanner", "module, scanner UA: dropped", "module",
-         "options_scanner_send.xml", conf=BARE_CONF, expect="module",
-         answers=False, request="OPTIONS no user"),
+         "options_scanner_send.xml", expect="module", answers=False,
+         conf=BARE_CONF + ["keepalive_responder_trusted\t" + HOST],
+         request="OPTIONS no user"),
+    Spec("drop-blocked", "module, datagram from a blocked source",
+         "module", "options_nouser_send.xml", conf=BARE_CONF,
+         expect="module", answers=False, block=True,
+         request="OPTIONS no user, source blocked"),
     Spec("floor-stateful", "floor: libre sip_treply (stateful)", "floor",
          "options_nouser.xml", request="OPTIONS no user"),
     Spec("floor", "floor: libre sip_reply (stateless)", "floor",
@@ -355,6 +370,11 @@ class Running:
                                  os.path.join(self.dir, "server.log"))
             REG.add(self.proc.pid)
             err = self._wait_ready()
+            if err is None and self.spec.block:
+                err = self._block_source()
+                if err:
+                    self.stop()
+                    raise RuntimeError("%s: %s" % (self.spec.name, err))
             if err is None:
                 self.pids = kh.proc_tree(self.proc.pid)
                 REG.add(*self.pids)
@@ -383,6 +403,20 @@ class Running:
             if ans:         # answered, but not as expected yet (no UA)
                 time.sleep(0.1)
         return "not ready within %.0f s (%s)" % (limit, why)
+
+    def _block_source(self):
+        """Get sipp's source address (HOST) blocked: one OPTIONS with a
+        scanner User-Agent.  None once a plain OPTIONS from it goes
+        unanswered, else why not (a module without the block)."""
+        wait = 3.0 if self.valgrind else 1.0
+        for extra in ([("User-Agent", "friendly-scanner")], []):
+            ans = kh.options_from(self.port, HOST, extra=extra,
+                                  timeout=wait)
+            if ans is not None:
+                return ("source %s not blocked: %s answered %s"
+                        % (HOST, "scanner" if extra else "plain OPTIONS",
+                           ans.short()))
+        return None
 
     def log_tail(self, n=30):
         try:
@@ -1239,6 +1273,19 @@ def goals(res, mem_count):
         verdict("instructions/request %s / shared-options" % drop,
                 ratio(get(drop, "instr"), get("shared-options", "instr")),
                 1.0, "%.2f×")
+    # a blocked source's datagram: dropped before decoding, so a small
+    # part of what the floor spends answering one, at every rate run
+    for rate in sorted(res.get("drop-blocked", {}).get("cpu", {})):
+        verdict("CPU/request @%d drop-blocked / floor (answered)" % rate,
+                ratio(cpu("drop-blocked", rate), cpu("floor", rate)), 0.2,
+                "%.2f×")
+        verdict("CPU/request @%d drop-blocked / drop-scanner (after "
+                "decoding)" % rate, ratio(cpu("drop-blocked", rate),
+                                          cpu("drop-scanner", rate)),
+                1.0, "%.2f×")
+    verdict("instructions/request drop-blocked / floor",
+            ratio(get("drop-blocked", "instr"), get("floor", "instr")),
+            0.2, "%.2f×")
     for mod in ("shared-options", "exclusive", "shared-notify"):
         verdict("CPU/request @4000 %s / kamailio" % mod,
                 ratio(cpu(mod, 4000), cpu("kamailio", 4000)), 3.0, "%.2f×")
