@@ -24,7 +24,11 @@ and then:
      answers; a receiver thread counts what the flooding source gets;
   3. floods from 100,000 distinct source addresses 127.x.y.z (one
      socket per address, one OPTIONS, closed), which the module's
-     per-source table must absorb without growing.
+     per-source table must absorb without growing;
+  4. floods again from 100,000 distinct sources 127.2.y.z, each OPTIONS
+     with a scanner User-Agent, so that the enumeration guard blocks
+     every one of them, while the second source probes once a second:
+     the table of blocked sources must stay bounded as well.
 
 Checked (each a named check): baresip stays up and answers a final
 probe; the second source gets every answer; the flooding source gets
@@ -33,7 +37,9 @@ send; within 20 % + 5); /kar_stats json dropped-rate = probes sent -
 probes answered (give or take what the kernel dropped on baresip's
 socket, which /proc/net/udp tells); no request gets two answers;
 baresip's RSS (/proc/PID/status VmRSS) after each flood is within
-2 MiB of the value before the floods; clean shutdown.
+2 MiB of the value before the floods; after the scanner flood (step
+4) /kar_stats json "blocked" >= 1, the last sources get no answer to a
+plain OPTIONS, the second source got every answer; clean shutdown.
 
 The flood is paced (--pps, default 15000 datagrams/s, 300 times the
 rate limit): unpaced, Python sends about 270,000/s, more than baresip
@@ -845,18 +851,29 @@ class Flood:
 
     # --- step 3: the flood from many sources
 
-    def flood_many(self):
+    def flood_many(self, scanner=False):
+        """Flood 2, or with scanner flood 3: every source names a
+        scanner User-Agent (and so gets blocked) while the 1/s prober
+        probes from its own source."""
         a = self.args
         port = self.bs.sip_port
         dest = (kh.HOST, port)
+        name = "flood3" if scanner else "flood2"
         kh.ctrl_ok(self.ctrl, "kar_stats", "reset")
+        prober = None
+        if scanner:
+            prober = Prober(port, FLOOD2_CAP + 10)
+            prober.start()
         drops0 = self.bs.udp_drops()
         sent = 0
         errors = 0
         t_first = time.monotonic()
         deadline = t_first + FLOOD2_CAP
-        base = 1 << 16               # 127.1.0.0 upward
+        # 127.1.0.0 upward; flood 3 from 127.2.0.0 upward
+        base = (2 if scanner else 1) << 16
         addr_n = base
+        first = last = None
+        recent = []
         for i in range(a.sources * 2):
             if sent >= a.sources:
                 break
@@ -872,8 +889,14 @@ class Flood:
                 s.bind((src, 0))
                 data = options_tpl(src, s.getsockname()[1], port,
                                    "ms") % (sent, sent, sent)
+                if scanner:
+                    data = data.replace(b"User-Agent: kar_flood",
+                                        b"User-Agent: friendly-scanner")
                 s.sendto(data, dest)
                 sent += 1
+                first = first or src
+                last = src
+                recent = (recent + [src])[-3:]
             except OSError:
                 errors += 1
                 if errors > 100:
@@ -890,20 +913,31 @@ class Flood:
                         time.sleep(ahead)
         t_last = time.monotonic()
         time.sleep(SETTLE)
+        if prober:
+            prober.stop.set()
+            prober.join(PROBE_RETRANS * PROBE_TRIES + 2)
         st = stats_json(self.ctrl)
         kdrops = self.bs.udp_drops() - drops0
         seen = probe_tokens(st)
+        if scanner:
+            seen = counters(st, "OPTIONS").get("dropped-scanner", 0)
         dur = t_last - t_first
-        self.figure("flood2 distinct sources", "%d sent (%s .. %s), %d "
-                    "socket errors" % (sent, "127.1.0.1", src, errors))
-        self.figure("flood2 duration", "%.3f s" % dur)
-        self.figure("flood2 send rate", "%.0f/s" % (sent / max(dur, 1e-6)))
-        self.figure("flood2 kernel drops at baresip's socket", kdrops)
-        self.figure("flood2 OPTIONS the module saw",
-                    "%d (answered %d, dropped-rate %d)" % (
-                        seen, counters(st, "OPTIONS")["answered"],
-                        counters(st, "OPTIONS")["dropped-rate"]))
-        self.flood2 = dict(sent=sent, seen=seen, kdrops=kdrops, stats=st)
+        self.figure("%s distinct sources" % name, "%d sent (%s .. %s), %d "
+                    "socket errors" % (sent, first, last, errors))
+        self.figure("%s duration" % name, "%.3f s" % dur)
+        self.figure("%s send rate" % name,
+                    "%.0f/s" % (sent / max(dur, 1e-6)))
+        self.figure("%s kernel drops at baresip's socket" % name, kdrops)
+        if scanner:
+            self.figure("flood3 scanner OPTIONS the module dropped, "
+                        "blocked now", "%d, %r" % (seen, st.get("blocked")))
+        else:
+            self.figure("flood2 OPTIONS the module saw",
+                        "%d (answered %d, dropped-rate %d)" % (
+                            seen, counters(st, "OPTIONS")["answered"],
+                            counters(st, "OPTIONS")["dropped-rate"]))
+        setattr(self, name, dict(sent=sent, seen=seen, kdrops=kdrops,
+                                 stats=st, prober=prober, recent=recent))
         if sent < a.sources:
             raise kh.Fail("only %d of %d sources sent within %.0f s"
                           % (sent, a.sources, FLOOD2_CAP))
@@ -994,10 +1028,10 @@ def run_all(args, runner):
 
         runner.run("flood2_sent", fl.flood_many)
 
-        def reached():
-            f2 = getattr(fl, "flood2", None)
+        def reached(name):
+            f2 = getattr(fl, name, None)
             if f2 is None:
-                raise kh.Fail("flood2 did not run")
+                raise kh.Fail("%s did not run" % name)
             # the point is the churn of the module's table of sources:
             # most of them must reach it (the kernel may drop some at
             # baresip's socket when the sender outpaces it)
@@ -1010,13 +1044,58 @@ def run_all(args, runner):
                               "kernel dropped %d: %d unaccounted for" % (
                                   f2["sent"], f2["seen"], f2["kdrops"],
                                   f2["sent"] - f2["seen"] - f2["kdrops"]))
-        runner.run("flood2_reached_the_module", reached)
+        runner.run("flood2_reached_the_module", reached, "flood2")
 
         rss2 = bs.rss_kib()
         fl.figure("RSS after flood2", "%d KiB (%+d KiB from before the "
                   "floods)" % (rss2, rss2 - rss0))
         runner.run("flood2_rss_within_2MiB", check_range,
                    "RSS after flood2 (KiB)", rss2, rss0 - RSS_SLACK_KIB,
+                   rss0 + RSS_SLACK_KIB)
+
+        # flood 3: the same many sources, each naming a scanner, so each
+        # gets blocked: the table of blocked sources must stay bounded
+        # too, and a legitimate prober keep its answers
+        runner.run("flood3_sent", fl.flood_many, True)
+        runner.run("flood3_scanners_dropped", reached, "flood3")
+
+        def blocked():
+            f3 = getattr(fl, "flood3", None)
+            if f3 is None:
+                raise kh.Fail("flood3 did not run")
+            b = f3["stats"].get("blocked")
+            if not kh.is_int(b) or b < 1:
+                raise kh.Fail("kar_stats json blocked = %r, expected >= 1"
+                              % b)
+            for src in f3["recent"]:
+                resp = kh.options_from(bs.sip_port, src,
+                                       timeout=kh.SILENCE_WAIT)
+                if resp is not None:
+                    raise kh.Fail("%s, blocked as a scanner, got %s to a "
+                                  "plain OPTIONS" % (src, resp.short()))
+        runner.run("flood3_last_sources_blocked", blocked)
+
+        def prober3():
+            f3 = getattr(fl, "flood3", None)
+            p = f3 and f3["prober"]
+            if not p:
+                raise kh.Fail("flood3 did not run")
+            if p.error:
+                raise kh.Fail("prober: " + p.error)
+            if p.sent < 2 or p.answered != p.sent:
+                raise kh.Fail("%d of %d OPTIONS answered; unanswered: %s"
+                              % (p.answered, p.sent,
+                                 ", ".join(p.unanswered[:5])))
+            if set(p.statuses) != {200}:
+                raise kh.Fail("statuses %s, expected only 200"
+                              % p.statuses)
+        runner.run("flood3_prober_every_answer", prober3)
+
+        rss3 = bs.rss_kib()
+        fl.figure("RSS after flood3", "%d KiB (%+d KiB from before the "
+                  "floods)" % (rss3, rss3 - rss0))
+        runner.run("flood3_rss_within_2MiB", check_range,
+                   "RSS after flood3 (KiB)", rss3, rss0 - RSS_SLACK_KIB,
                    rss0 + RSS_SLACK_KIB)
 
         def final():
