@@ -88,6 +88,11 @@ FLOOD2_CAP = 60.0           # flood 2 likewise
 PROBE_RETRANS = 0.5         # Timer E (T1) of the 1/s prober
 PROBE_TRIES = 4             # first send + 3 retransmissions
 
+# Junk that names a scanner: it gets its source blocked (the enumeration
+# guard), so calibration expects silence after it and flood 1, which
+# measures the rate limit on one source, leaves it out
+SCANNER_KINDS = ("two_user_agents_one_scanner",)
+
 PROBE_COUNTERS = ("answered", "passed", "rejected", "dropped-rate",
                   "untrusted")
 
@@ -674,6 +679,12 @@ class Flood:
             st = stats_json(self.ctrl)
             tokens = probe_tokens(st) - probe_tokens(prev) - 1
             prev = st
+            if name in SCANNER_KINDS:
+                # its source is blocked now: survival shows from another
+                if got_mark:
+                    bad.append("%s (the OPTIONS after it answered: source "
+                               "not blocked)" % name)
+                got_mark = final_probe(port, "127.0.2.%d" % (i + 1))
             if not got_mark:
                 bad.append("%s (no answer to the OPTIONS after it%s)" % (
                     name, "; " + self.bs.dead() if self.bs.dead() else ""))
@@ -964,6 +975,7 @@ def run_all(args, runner):
         fl.figure("junk kinds that reach the module as probes", ", ".join(
             n for n, _ in fl.kinds if fl.calib.get(n, (0,))[0] > 0))
 
+        fl.kinds = [k for k in fl.kinds if k[0] not in SCANNER_KINDS]
         time.sleep(0.3)
         rss0 = bs.rss_kib()
         fl.figure("RSS before the floods", "%d KiB" % rss0)
