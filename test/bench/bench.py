@@ -22,6 +22,8 @@ time, each on its own free port and in its own temporary folder:
   floor-stateful   bare libre responder (floor/floor.c), sip_treply
   floor            bare libre responder, sip_reply (the reference)
   floor-notify     the same, answering NOTIFY Event: keep-alive
+  floor-recv       bare libre UDP socket, every datagram discarded: what
+                   receiving one costs a libre program (no SIP decoding)
   kamailio         Kamailio 5.6, options_reply, tlsf, children=1
 
 and measures, per responder:
@@ -153,6 +155,10 @@ SPECS = [
     Spec("floor-notify", "floor: libre sip_reply, NOTIFY", "floor",
          "notify_keepalive.xml", floor_args=["-s"], ref="floor-notify",
          request="NOTIFY keep-alive"),
+    Spec("floor-recv", "floor: libre UDP receive only, discarded",
+         "floor", "options_nouser_send.xml", floor_args=["-r"],
+         expect="ready-line", answers=False,
+         request="OPTIONS no user, not decoded"),
     Spec("kamailio", "Kamailio 5.6 options_reply", "kamailio",
          "options_nouser.xml", request="OPTIONS no user"),
 ]
@@ -396,6 +402,13 @@ class Running:
             if self.proc.poll() is not None:
                 return "exited with status %d at start-up" % \
                     self.proc.returncode
+            if self.spec.expect == "ready-line":
+                # answers nothing: ready once it says so
+                if re.search(r"^ready %d " % self.port, self.log_tail(),
+                             re.M):
+                    return None
+                time.sleep(0.1)
+                continue
             ans = probe(self.port, self.spec, ptime)
             ok, why = answer_ok(self.spec, ans)
             if ok:
@@ -1283,6 +1296,11 @@ def goals(res, mem_count):
                 "decoding)" % rate, ratio(cpu("drop-blocked", rate),
                                           cpu("drop-scanner", rate)),
                 1.0, "%.2f×")
+    for rate in sorted(res.get("drop-blocked", {}).get("cpu", {})):
+        verdict("CPU/request @%d drop-blocked / floor-recv (libre's "
+                "receive alone)" % rate, ratio(cpu("drop-blocked", rate),
+                                               cpu("floor-recv", rate)),
+                1.3, "%.2f×")
     verdict("instructions/request drop-blocked / floor",
             ratio(get("drop-blocked", "instr"), get("floor", "instr")),
             0.2, "%.2f×")
