@@ -685,6 +685,8 @@ class Flood:
                     bad.append("%s (the OPTIONS after it answered: source "
                                "not blocked)" % name)
                 got_mark = final_probe(port, "127.0.2.%d" % (i + 1))
+                # that probe's token is not the next kind's
+                prev = stats_json(self.ctrl)
             if not got_mark:
                 bad.append("%s (no answer to the OPTIONS after it%s)" % (
                     name, "; " + self.bs.dead() if self.bs.dead() else ""))
