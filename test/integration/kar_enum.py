@@ -54,8 +54,8 @@ Needs svwar (Debian package sipvicious) and sipp (sip-tester);
 scripts/deps installs both.  All traffic stays on 127.0.0.0/8; every
 svwar and sipp run is bounded in time (KAR_TIME_SCALE stretches the
 bounds) and stopped by PID when it overruns.  Output: one line per
-check, then "N passed, M failed".  About 20 short baresip runs,
-a minute or two.
+check, then "N passed, M failed".  Fifteen short baresip runs, about
+two minutes.
 """
 
 import json
