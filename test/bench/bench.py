@@ -18,9 +18,15 @@ time, each on its own free port and in its own temporary folder:
                    (bodiless 200)
   drop-rate        baresip + module, rate limit 1/s: OPTIONS dropped
   drop-scanner     baresip + module, User-Agent: friendly-scanner: dropped
+                   after decoding (sipp's address trusted, so not blocked)
+  drop-blocked     baresip + module, OPTIONS from a source the module
+                   blocked before the run (one scanner User-Agent): the
+                   datagram dropped by its UDP helper before decoding
   floor-stateful   bare libre responder (floor/floor.c), sip_treply
   floor            bare libre responder, sip_reply (the reference)
   floor-notify     the same, answering NOTIFY Event: keep-alive
+  floor-recv       bare libre UDP socket, every datagram discarded: what
+                   receiving one costs a libre program (no SIP decoding)
   kamailio         Kamailio 5.6, options_reply, tlsf, children=1
 
 and measures, per responder:
@@ -89,7 +95,7 @@ class Spec:
 
     def __init__(self, name, label, kind, scenario, service="alice",
                  conf=(), floor_args=(), ref="floor", expect="200",
-                 answers=True, request="OPTIONS"):
+                 answers=True, request="OPTIONS", block=False):
         self.name = name
         self.label = label
         self.kind = kind              # baresip | module | floor | kamailio
@@ -101,6 +107,7 @@ class Spec:
         self.expect = expect          # readiness: module | stock | 200
         self.answers = answers        # False: the module drops these
         self.request = request
+        self.block = block            # block sipp's source before use
 
 
 MODULE_CONF = ["keepalive_responder_rate\t0",
@@ -135,9 +142,19 @@ SPECS = [
                "keepalive_responder_log\t\tnone",
                "keepalive_responder_sdp\tno"],
          request="OPTIONS no user"),
+    # A scanner User-Agent also blocks its source, after which the
+    # module drops its datagrams before decoding (drop-blocked); a
+    # trusted source is never blocked, so sipp's address is trusted here
+    # and every request is decoded and dropped after, as this row has
+    # always measured
     Spec("drop-scanner", "module, scanner UA: dropped", "module",
-         "options_scanner_send.xml", conf=BARE_CONF, expect="module",
-         answers=False, request="OPTIONS no user"),
+         "options_scanner_send.xml", expect="module", answers=False,
+         conf=BARE_CONF + ["keepalive_responder_trusted\t" + HOST],
+         request="OPTIONS no user"),
+    Spec("drop-blocked", "module, datagram from a blocked source",
+         "module", "options_nouser_send.xml", conf=BARE_CONF,
+         expect="module", answers=False, block=True,
+         request="OPTIONS no user, source blocked"),
     Spec("floor-stateful", "floor: libre sip_treply (stateful)", "floor",
          "options_nouser.xml", request="OPTIONS no user"),
     Spec("floor", "floor: libre sip_reply (stateless)", "floor",
@@ -145,6 +162,10 @@ SPECS = [
     Spec("floor-notify", "floor: libre sip_reply, NOTIFY", "floor",
          "notify_keepalive.xml", floor_args=["-s"], ref="floor-notify",
          request="NOTIFY keep-alive"),
+    Spec("floor-recv", "floor: libre UDP receive only, discarded",
+         "floor", "options_nouser_send.xml", floor_args=["-r"],
+         expect="ready-line", answers=False,
+         request="OPTIONS no user, not decoded"),
     Spec("kamailio", "Kamailio 5.6 options_reply", "kamailio",
          "options_nouser.xml", request="OPTIONS no user"),
 ]
@@ -362,6 +383,11 @@ class Running:
                                  os.path.join(self.dir, "server.log"))
             REG.add(self.proc.pid)
             err = self._wait_ready()
+            if err is None and self.spec.block:
+                err = self._block_source()
+                if err:
+                    self.stop()
+                    raise RuntimeError("%s: %s" % (self.spec.name, err))
             if err is None:
                 self.pids = kh.proc_tree(self.proc.pid)
                 REG.add(*self.pids)
@@ -383,6 +409,13 @@ class Running:
             if self.proc.poll() is not None:
                 return "exited with status %d at start-up" % \
                     self.proc.returncode
+            if self.spec.expect == "ready-line":
+                # answers nothing: ready once it says so
+                if re.search(r"^ready %d " % self.port, self.log_tail(),
+                             re.M):
+                    return None
+                time.sleep(0.1)
+                continue
             ans = probe(self.port, self.spec, ptime)
             ok, why = answer_ok(self.spec, ans)
             if ok:
@@ -390,6 +423,20 @@ class Running:
             if ans:         # answered, but not as expected yet (no UA)
                 time.sleep(0.1)
         return "not ready within %.0f s (%s)" % (limit, why)
+
+    def _block_source(self):
+        """Get sipp's source address (HOST) blocked: one OPTIONS with a
+        scanner User-Agent.  None once a plain OPTIONS from it goes
+        unanswered, else why not (a module without the block)."""
+        wait = 3.0 if self.valgrind else 1.0
+        for extra in ([("User-Agent", "friendly-scanner")], []):
+            ans = kh.options_from(self.port, HOST, extra=extra,
+                                  timeout=wait)
+            if ans is not None:
+                return ("source %s not blocked: %s answered %s"
+                        % (HOST, "scanner" if extra else "plain OPTIONS",
+                           ans.short()))
+        return None
 
     def log_tail(self, n=30):
         try:
@@ -1256,6 +1303,24 @@ def goals(res, mem_count):
         verdict("instructions/request %s / shared-options" % drop,
                 ratio(get(drop, "instr"), get("shared-options", "instr")),
                 1.0, "%.2f×")
+    # a blocked source's datagram: dropped before decoding, so a small
+    # part of what the floor spends answering one, at every rate run
+    for rate in sorted(res.get("drop-blocked", {}).get("cpu", {})):
+        verdict("CPU/request @%d drop-blocked / floor (answered)" % rate,
+                ratio(cpu("drop-blocked", rate), cpu("floor", rate)), 0.2,
+                "%.2f×")
+        verdict("CPU/request @%d drop-blocked / drop-scanner (after "
+                "decoding)" % rate, ratio(cpu("drop-blocked", rate),
+                                          cpu("drop-scanner", rate)),
+                1.0, "%.2f×")
+    for rate in sorted(res.get("drop-blocked", {}).get("cpu", {})):
+        verdict("CPU/request @%d drop-blocked / floor-recv (libre's "
+                "receive alone)" % rate, ratio(cpu("drop-blocked", rate),
+                                               cpu("floor-recv", rate)),
+                1.3, "%.2f×")
+    verdict("instructions/request drop-blocked / floor",
+            ratio(get("drop-blocked", "instr"), get("floor", "instr")),
+            0.2, "%.2f×")
     for mod in ("shared-options", "exclusive", "shared-notify"):
         verdict("CPU/request @4000 %s / kamailio" % mod,
                 ratio(cpu(mod, 4000), cpu("kamailio", 4000)), 3.0, "%.2f×")

@@ -13,10 +13,7 @@ and then:
      followed by a valid OPTIONS from the same socket: baresip must
      answer that OPTIONS (it survived the junk), and the module's
      counters tell which junk kinds take a token from the source's
-     bucket (the "calibration" used by the accounting below); then a
-     request with a second User-Agent naming a scanner, from 127.0.0.8,
-     must block that source (its next OPTIONS unanswered, "blocked" up
-     by one);
+     bucket (the "calibration" used by the accounting below);
   2. floods from one source, 127.0.0.1: 20,000 junk datagrams (random
      bytes, truncated SIP, ~60 KB SIP, lying Content-Length, non-UTF-8
      bytes, missing and repeated headers, odd Request-URIs, ...) mixed
@@ -27,7 +24,11 @@ and then:
      answers; a receiver thread counts what the flooding source gets;
   3. floods from 100,000 distinct source addresses 127.x.y.z (one
      socket per address, one OPTIONS, closed), which the module's
-     per-source table must absorb without growing.
+     per-source table must absorb without growing;
+  4. floods again from 100,000 distinct sources 127.2.y.z, each OPTIONS
+     with a scanner User-Agent, so that the enumeration guard blocks
+     every one of them, while the second source probes once a second:
+     the table of blocked sources must stay bounded as well.
 
 Checked (each a named check): baresip stays up and answers a final
 probe; the second source gets every answer; the flooding source gets
@@ -36,7 +37,9 @@ send; within 20 % + 5); /kar_stats json dropped-rate = probes sent -
 probes answered (give or take what the kernel dropped on baresip's
 socket, which /proc/net/udp tells); no request gets two answers;
 baresip's RSS (/proc/PID/status VmRSS) after each flood is within
-2 MiB of the value before the floods; clean shutdown.
+2 MiB of the value before the floods; after the scanner flood (step
+4) /kar_stats json "blocked" >= 1, the last sources get no answer to a
+plain OPTIONS, the second source got every answer; clean shutdown.
 
 The flood is paced (--pps, default 15000 datagrams/s, 300 times the
 rate limit): unpaced, Python sends about 270,000/s, more than baresip
@@ -75,7 +78,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_harness as kh                                # noqa: E402
 
 FLOOD_SRC = "127.0.0.1"
-SCANNER_SRC = "127.0.0.8"        # blocked by its scanner User-Agent
 PROBE_SRC = "127.0.0.2"
 FINAL_SRC = "127.0.0.3"
 
@@ -85,6 +87,11 @@ FLOOD1_CAP = 60.0           # flood 1 must be sent within this
 FLOOD2_CAP = 60.0           # flood 2 likewise
 PROBE_RETRANS = 0.5         # Timer E (T1) of the 1/s prober
 PROBE_TRIES = 4             # first send + 3 retransmissions
+
+# Junk that names a scanner: it gets its source blocked (the enumeration
+# guard), so calibration expects silence after it and flood 1, which
+# measures the rate limit on one source, leaves it out
+SCANNER_KINDS = ("two_user_agents_one_scanner",)
 
 PROBE_COUNTERS = ("answered", "passed", "rejected", "dropped-rate",
                   "untrusted")
@@ -360,9 +367,7 @@ class Junk:
             ("Via", "SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%d"
              % (9 + i, i)) for i in range(40)])
 
-    # Not a junk kind (no k_ prefix): a scanner User-Agent blocks its
-    # source, which would end the flood.  check_scanner_blocks sends it.
-    def two_user_agents_one_scanner(self, n):
+    def k_two_user_agents_one_scanner(self, n):
         return self.req("two_user_agents_one_scanner", n, extra=[
             ("User-Agent", "kar"), ("User-Agent", "friendly-scanner")])
 
@@ -674,6 +679,14 @@ class Flood:
             st = stats_json(self.ctrl)
             tokens = probe_tokens(st) - probe_tokens(prev) - 1
             prev = st
+            if name in SCANNER_KINDS:
+                # its source is blocked now: survival shows from another
+                if got_mark:
+                    bad.append("%s (the OPTIONS after it answered: source "
+                               "not blocked)" % name)
+                got_mark = final_probe(port, "127.0.2.%d" % (i + 1))
+                # that probe's token is not the next kind's
+                prev = stats_json(self.ctrl)
             if not got_mark:
                 bad.append("%s (no answer to the OPTIONS after it%s)" % (
                     name, "; " + self.bs.dead() if self.bs.dead() else ""))
@@ -684,31 +697,6 @@ class Flood:
                 name, tokens, [a[0] for a in answers]))
         if bad:
             raise kh.Fail("; ".join(bad))
-
-    def check_scanner_blocks(self):
-        """A second User-Agent naming a scanner blocks its source: the
-        valid OPTIONS after it from the same socket gets no answer, and
-        /kar_stats json counts one more blocked source."""
-        port = self.bs.sip_port
-        before = kh.stats_value(stats_json(self.ctrl), "blocked")
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind((SCANNER_SRC, 0))
-            lport = s.getsockname()[1]
-            junk = Junk(SCANNER_SRC, lport, port, self.rnd)
-            s.sendto(junk.two_user_agents_one_scanner(0), (kh.HOST, port))
-            s.sendto(options_tpl(SCANNER_SRC, lport, port, "sc") % (0, 0, 0),
-                     (kh.HOST, port))
-            raw = kh.udp_recv(s, kh.SILENCE_WAIT)
-        finally:
-            s.close()
-        if raw is not None:
-            raise kh.Fail("the blocked source got an answer: %r"
-                          % raw[:80])
-        after = kh.stats_value(stats_json(self.ctrl), "blocked")
-        if not isinstance(before, int) or after != before + 1:
-            raise kh.Fail("blocked %r -> %r, expected one more"
-                          % (before, after))
 
     # --- step 2: the flood from one source
 
@@ -876,18 +864,29 @@ class Flood:
 
     # --- step 3: the flood from many sources
 
-    def flood_many(self):
+    def flood_many(self, scanner=False):
+        """Flood 2, or with scanner flood 3: every source names a
+        scanner User-Agent (and so gets blocked) while the 1/s prober
+        probes from its own source."""
         a = self.args
         port = self.bs.sip_port
         dest = (kh.HOST, port)
+        name = "flood3" if scanner else "flood2"
         kh.ctrl_ok(self.ctrl, "kar_stats", "reset")
+        prober = None
+        if scanner:
+            prober = Prober(port, FLOOD2_CAP + 10)
+            prober.start()
         drops0 = self.bs.udp_drops()
         sent = 0
         errors = 0
         t_first = time.monotonic()
         deadline = t_first + FLOOD2_CAP
-        base = 1 << 16               # 127.1.0.0 upward
+        # 127.1.0.0 upward; flood 3 from 127.2.0.0 upward
+        base = (2 if scanner else 1) << 16
         addr_n = base
+        first = last = None
+        recent = []
         for i in range(a.sources * 2):
             if sent >= a.sources:
                 break
@@ -903,8 +902,14 @@ class Flood:
                 s.bind((src, 0))
                 data = options_tpl(src, s.getsockname()[1], port,
                                    "ms") % (sent, sent, sent)
+                if scanner:
+                    data = data.replace(b"User-Agent: kar_flood",
+                                        b"User-Agent: friendly-scanner")
                 s.sendto(data, dest)
                 sent += 1
+                first = first or src
+                last = src
+                recent = (recent + [src])[-3:]
             except OSError:
                 errors += 1
                 if errors > 100:
@@ -921,20 +926,31 @@ class Flood:
                         time.sleep(ahead)
         t_last = time.monotonic()
         time.sleep(SETTLE)
+        if prober:
+            prober.stop.set()
+            prober.join(PROBE_RETRANS * PROBE_TRIES + 2)
         st = stats_json(self.ctrl)
         kdrops = self.bs.udp_drops() - drops0
         seen = probe_tokens(st)
+        if scanner:
+            seen = counters(st, "OPTIONS").get("dropped-scanner", 0)
         dur = t_last - t_first
-        self.figure("flood2 distinct sources", "%d sent (%s .. %s), %d "
-                    "socket errors" % (sent, "127.1.0.1", src, errors))
-        self.figure("flood2 duration", "%.3f s" % dur)
-        self.figure("flood2 send rate", "%.0f/s" % (sent / max(dur, 1e-6)))
-        self.figure("flood2 kernel drops at baresip's socket", kdrops)
-        self.figure("flood2 OPTIONS the module saw",
-                    "%d (answered %d, dropped-rate %d)" % (
-                        seen, counters(st, "OPTIONS")["answered"],
-                        counters(st, "OPTIONS")["dropped-rate"]))
-        self.flood2 = dict(sent=sent, seen=seen, kdrops=kdrops, stats=st)
+        self.figure("%s distinct sources" % name, "%d sent (%s .. %s), %d "
+                    "socket errors" % (sent, first, last, errors))
+        self.figure("%s duration" % name, "%.3f s" % dur)
+        self.figure("%s send rate" % name,
+                    "%.0f/s" % (sent / max(dur, 1e-6)))
+        self.figure("%s kernel drops at baresip's socket" % name, kdrops)
+        if scanner:
+            self.figure("flood3 scanner OPTIONS the module dropped, "
+                        "blocked now", "%d, %r" % (seen, st.get("blocked")))
+        else:
+            self.figure("flood2 OPTIONS the module saw",
+                        "%d (answered %d, dropped-rate %d)" % (
+                            seen, counters(st, "OPTIONS")["answered"],
+                            counters(st, "OPTIONS")["dropped-rate"]))
+        setattr(self, name, dict(sent=sent, seen=seen, kdrops=kdrops,
+                                 stats=st, prober=prober, recent=recent))
         if sent < a.sources:
             raise kh.Fail("only %d of %d sources sent within %.0f s"
                           % (sent, a.sources, FLOOD2_CAP))
@@ -958,11 +974,10 @@ def run_all(args, runner):
         fl.figure("RSS at start", "%d KiB" % bs.rss_kib())
 
         runner.run("junk_kinds_each_survived", fl.calibrate)
-        runner.run("scanner_user_agent_blocks_source",
-                   fl.check_scanner_blocks)
         fl.figure("junk kinds that reach the module as probes", ", ".join(
             n for n, _ in fl.kinds if fl.calib.get(n, (0,))[0] > 0))
 
+        fl.kinds = [k for k in fl.kinds if k[0] not in SCANNER_KINDS]
         time.sleep(0.3)
         rss0 = bs.rss_kib()
         fl.figure("RSS before the floods", "%d KiB" % rss0)
@@ -1027,10 +1042,10 @@ def run_all(args, runner):
 
         runner.run("flood2_sent", fl.flood_many)
 
-        def reached():
-            f2 = getattr(fl, "flood2", None)
+        def reached(name):
+            f2 = getattr(fl, name, None)
             if f2 is None:
-                raise kh.Fail("flood2 did not run")
+                raise kh.Fail("%s did not run" % name)
             # the point is the churn of the module's table of sources:
             # most of them must reach it (the kernel may drop some at
             # baresip's socket when the sender outpaces it)
@@ -1043,13 +1058,58 @@ def run_all(args, runner):
                               "kernel dropped %d: %d unaccounted for" % (
                                   f2["sent"], f2["seen"], f2["kdrops"],
                                   f2["sent"] - f2["seen"] - f2["kdrops"]))
-        runner.run("flood2_reached_the_module", reached)
+        runner.run("flood2_reached_the_module", reached, "flood2")
 
         rss2 = bs.rss_kib()
         fl.figure("RSS after flood2", "%d KiB (%+d KiB from before the "
                   "floods)" % (rss2, rss2 - rss0))
         runner.run("flood2_rss_within_2MiB", check_range,
                    "RSS after flood2 (KiB)", rss2, rss0 - RSS_SLACK_KIB,
+                   rss0 + RSS_SLACK_KIB)
+
+        # flood 3: the same many sources, each naming a scanner, so each
+        # gets blocked: the table of blocked sources must stay bounded
+        # too, and a legitimate prober keep its answers
+        runner.run("flood3_sent", fl.flood_many, True)
+        runner.run("flood3_scanners_dropped", reached, "flood3")
+
+        def blocked():
+            f3 = getattr(fl, "flood3", None)
+            if f3 is None:
+                raise kh.Fail("flood3 did not run")
+            b = f3["stats"].get("blocked")
+            if not kh.is_int(b) or b < 1:
+                raise kh.Fail("kar_stats json blocked = %r, expected >= 1"
+                              % b)
+            for src in f3["recent"]:
+                resp = kh.options_from(bs.sip_port, src,
+                                       timeout=kh.SILENCE_WAIT)
+                if resp is not None:
+                    raise kh.Fail("%s, blocked as a scanner, got %s to a "
+                                  "plain OPTIONS" % (src, resp.short()))
+        runner.run("flood3_last_sources_blocked", blocked)
+
+        def prober3():
+            f3 = getattr(fl, "flood3", None)
+            p = f3 and f3["prober"]
+            if not p:
+                raise kh.Fail("flood3 did not run")
+            if p.error:
+                raise kh.Fail("prober: " + p.error)
+            if p.sent < 2 or p.answered != p.sent:
+                raise kh.Fail("%d of %d OPTIONS answered; unanswered: %s"
+                              % (p.answered, p.sent,
+                                 ", ".join(p.unanswered[:5])))
+            if set(p.statuses) != {200}:
+                raise kh.Fail("statuses %s, expected only 200"
+                              % p.statuses)
+        runner.run("flood3_prober_every_answer", prober3)
+
+        rss3 = bs.rss_kib()
+        fl.figure("RSS after flood3", "%d KiB (%+d KiB from before the "
+                  "floods)" % (rss3, rss3 - rss0))
+        runner.run("flood3_rss_within_2MiB", check_range,
+                   "RSS after flood3 (KiB)", rss3, rss0 - RSS_SLACK_KIB,
                    rss0 + RSS_SLACK_KIB)
 
         def final():

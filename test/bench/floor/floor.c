@@ -9,8 +9,12 @@
  * that answers OPTIONS and NOTIFY with a plain 200 OK and declines the
  * rest.  With -s the answer is stateless (sip_reply); without it, a
  * server transaction answers (sip_treply), which libre keeps 32 s on UDP.
+ * With -r there is no SIP stack at all: a bare libre UDP socket whose
+ * handler discards every datagram, the least a libre program spends on
+ * one (the wake-up, recvfrom, the mbuf), against which a drop before
+ * decoding is measured.
  *
- *   floor -p PORT [-a 127.0.0.1] [-s]
+ *   floor -p PORT [-a 127.0.0.1] [-s | -r]
  *
  * Prints "ready <port>" on stdout once the transport is bound; stops on
  * SIGINT/SIGTERM.  Not part of the module: test/bench/run builds it.
@@ -25,9 +29,21 @@
 static struct {
 	struct sip *sip;
 	struct sip_lsnr *lsnr;
+	struct udp_sock *us;
 	bool stateless;
 	unsigned long answered;
+	unsigned long received;
 } fl;
+
+
+static void recv_handler(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	(void)src;
+	(void)mb;
+	(void)arg;
+
+	++fl.received;
+}
 
 
 static bool req_handler(const struct sip_msg *msg, void *arg)
@@ -64,7 +80,7 @@ static void signal_handler(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor -p PORT [-a ADDR] [-s]\n");
+	fprintf(stderr, "usage: floor -p PORT [-a ADDR] [-s | -r]\n");
 }
 
 
@@ -73,9 +89,10 @@ int main(int argc, char *argv[])
 	const char *addr = "127.0.0.1";
 	struct sa laddr;
 	long port = 0;
+	bool recv_only = false;
 	int c, err;
 
-	while ((c = getopt(argc, argv, "a:p:sh")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:srh")) != -1) {
 		switch (c) {
 
 		case 'a':
@@ -88,6 +105,10 @@ int main(int argc, char *argv[])
 
 		case 's':
 			fl.stateless = true;
+			break;
+
+		case 'r':
+			recv_only = true;
 			break;
 
 		default:
@@ -110,6 +131,23 @@ int main(int argc, char *argv[])
 	err = sa_set_str(&laddr, addr, (uint16_t)port);
 	if (err) {
 		fprintf(stderr, "floor: bad address %s\n", addr);
+		goto out;
+	}
+
+	if (recv_only) {
+		err = udp_listen(&fl.us, &laddr, recv_handler, NULL);
+		if (err) {
+			fprintf(stderr, "floor: udp_listen %s:%ld: %s\n", addr,
+				port, strerror(err));
+			goto out;
+		}
+
+		printf("ready %ld receive-only\n", port);
+		fflush(stdout);
+
+		err = re_main(signal_handler);
+
+		fprintf(stderr, "floor: received %lu\n", fl.received);
 		goto out;
 	}
 
@@ -143,6 +181,7 @@ int main(int argc, char *argv[])
 	fprintf(stderr, "floor: answered %lu\n", fl.answered);
 
  out:
+	fl.us = mem_deref(fl.us);
 	fl.lsnr = mem_deref(fl.lsnr);
 	if (fl.sip) {
 		sip_close(fl.sip, true);
