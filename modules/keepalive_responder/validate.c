@@ -126,6 +126,16 @@ uint32_t kar_hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
 }
 
 
+/* Is part set and within whole?  libre points msg->via/msg->to at a
+   header before it decodes it; when that decoding fails, the fields
+   still hold what an earlier header (a namesake) gave them. */
+static bool pl_within(const struct pl *part, const struct pl *whole)
+{
+	return part->p && part->p >= whole->p &&
+		part->p + part->l <= whole->p + whole->l;
+}
+
+
 /**
  * The top Via of a request, from a header of that name
  *
@@ -144,7 +154,8 @@ int kar_hdr_via(struct sip_via *via, const struct sip_msg *msg)
 	if (!via || !kar_hdr_named(msg, SIP_HDR_VIA, &hdr))
 		return ENOENT;
 
-	if (hdr->val.p == msg->via.val.p) {
+	if (hdr->val.p == msg->via.val.p &&
+	    pl_within(&msg->via.sentby, &hdr->val)) {
 		*via = msg->via;
 		return 0;
 	}
@@ -172,7 +183,8 @@ void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg)
 	if (!kar_hdr_named(msg, SIP_HDR_TO, &hdr))
 		return;
 
-	if (hdr->val.p == msg->to.val.p)
+	if (hdr->val.p == msg->to.val.p &&
+	    (!pl_isset(&msg->to.tag) || pl_within(&msg->to.tag, &hdr->val)))
 		*tag = msg->to.tag;
 	else if (!sip_addr_decode(&addr, &hdr->val))
 		(void)msg_param_decode(&addr.params, "tag", tag);

@@ -801,6 +801,18 @@ static void test_namesakes(void)
 		  false, true, true);
 	mem_deref(msg);
 
+	/* A tagged namesake before a To that libre cannot decode: libre
+	   keeps the namesake's tag, the request is still out of dialog */
+	CU_ASSERT_EQUAL_FATAL(unit_decode(&msg,
+		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n" HDRS_NS
+		"Aabsk: <sip:x@192.0.2.10>;tag=stale\r\n"
+		"To: <tel:+15551234>\r\n"
+		"CSeq: 1 OPTIONS\r\n\r\n"), 0);
+	CU_ASSERT_TRUE(pl_isset(&msg->to.tag));
+	CHECK_ROW(msg, KAR_M_OPTIONS, KAR_R_OPTIONS_OK, KAR_R_OPTIONS_OK, -1,
+		  false, true, true);
+	mem_deref(msg);
+
 	/* A Via namesake is no Via: without a real one, no answer */
 	CU_ASSERT_EQUAL_FATAL(unit_decode(&msg,
 		"OPTIONS sip:192.0.2.1 SIP/2.0\r\n"
