@@ -5,7 +5,9 @@
  *
  * What keeps an endpoint that answers every probe from becoming a gift to
  * scanners and floods: a bounded table of per-source token buckets, a
- * User-Agent filter, the list of trusted source networks, and a token
+ * User-Agent filter, the list of trusted source networks, a bounded
+ * table of sources that enumerate user names or named a scanner (they
+ * are blocked for a while), and a token
  * bucket for the module's own log lines (a flood of odd requests must not
  * become a flood of log lines).  Nothing here allocates per request.
  */
@@ -108,9 +110,9 @@ static void rate_destructor(void *arg)
 }
 
 
-static uint32_t addr_hash(const struct kar_rate *r, const struct sa *sa)
+static uint32_t addr_hash(uint64_t key, const struct sa *sa)
 {
-	uint64_t h = r->key;
+	uint64_t h = key;
 	uint8_t a6[16];
 	size_t i;
 
@@ -215,7 +217,7 @@ bool kar_rate_take(struct kar_rate *r, const struct sa *src, uint64_t now)
 	if (!r || !src)
 		return true;
 
-	h = addr_hash(r, src);
+	h = addr_hash(r->key, src);
 	s = list_ledata(hash_lookup(r->ht, h, slot_cmp, (void *)src));
 
 	if (!s) {
@@ -576,4 +578,332 @@ bool kar_acl_match(const struct kar_acl *acl, const struct sa *src)
 	}
 
 	return false;
+}
+
+
+/*
+ * Enumeration guard: sources that probe for user names, and scanners
+ *
+ * A second fixed table of the same kind as the rate limiter's (keyed
+ * hash, least recently seen slot reused), so that spoofed sources cannot
+ * grow it.  Per source it keeps the keyed 32-bit hashes of the unknown
+ * Request-URI users seen since the window began, and until when the
+ * source is blocked.  The window is fixed, not sliding: it starts at the
+ * first unknown user and ends KAR_ENUM_WINDOW ms later.  Two names with
+ * the same hash count once; the key keeps a scanner from choosing such
+ * names.
+ */
+
+struct bslot {
+	struct le he;
+	struct le le;
+	struct sa addr;
+	uint64_t win;        /**< ms the window began, 0: none     */
+	uint64_t until;      /**< blocked before this ms, 0: not   */
+	uint32_t user[KAR_ENUM_MAX];
+	uint32_t n;          /**< users in the window              */
+};
+
+struct kar_block {
+	struct bslot *slots;
+	uint32_t nslots;
+	struct hash *ht;
+	struct list lru;
+	uint32_t limit;
+	uint64_t ban;        /**< ms                               */
+	uint64_t key;
+};
+
+
+static void block_destructor(void *arg)
+{
+	struct kar_block *b = arg;
+
+	mem_deref(b->ht);
+	mem_deref(b->slots);
+}
+
+
+static bool bslot_cmp(struct le *le, void *arg)
+{
+	const struct bslot *s = le->data;
+
+	return sa_cmp(&s->addr, arg, SA_ADDR);
+}
+
+
+/**
+ * Allocate the enumeration guard's table
+ *
+ * @param bp    Allocated table
+ * @param limit Unknown users per window that block a source (0: the
+ *              count is off, scanner User-Agents still block);
+ *              at most KAR_ENUM_MAX
+ * @param ban   Seconds a source stays blocked (>= 1)
+ * @param slots Sources remembered at once
+ * @param key   Key of the address and user hashes
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_block_alloc(struct kar_block **bp, uint32_t limit, uint32_t ban,
+		    uint32_t slots, uint64_t key)
+{
+	struct kar_block *b;
+	uint32_t i;
+	int err;
+
+	if (!bp || limit > KAR_ENUM_MAX || !ban || !slots)
+		return EINVAL;
+
+	b = mem_zalloc(sizeof(*b), block_destructor);
+	if (!b)
+		return ENOMEM;
+
+	b->limit = limit;
+	b->ban = ban * 1000ULL;
+	b->key = key;
+	b->nslots = slots;
+
+	b->slots = mem_zalloc(slots * sizeof(*b->slots), NULL);
+	if (!b->slots) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	err = hash_alloc(&b->ht, slots);
+	if (err)
+		goto out;
+
+	for (i = 0; i < slots; i++)
+		list_append(&b->lru, &b->slots[i].le, &b->slots[i]);
+
+ out:
+	if (err)
+		mem_deref(b);
+	else
+		*bp = b;
+
+	return err;
+}
+
+
+/* The source's slot, most recently seen now; a new one if create */
+static struct bslot *bslot_get(struct kar_block *b, const struct sa *src,
+			       bool create)
+{
+	uint32_t h = addr_hash(b->key, src);
+	struct bslot *s;
+
+	s = list_ledata(hash_lookup(b->ht, h, bslot_cmp, (void *)src));
+	if (!s) {
+		if (!create)
+			return NULL;
+
+		s = list_ledata(b->lru.head);
+		hash_unlink(&s->he);
+		hash_append(b->ht, h, &s->he, s);
+		s->addr = *src;
+		s->win = 0;
+		s->until = 0;
+		s->n = 0;
+	}
+
+	list_unlink(&s->le);
+	list_append(&b->lru, &s->le, s);
+
+	return s;
+}
+
+
+/**
+ * Is a source blocked?  One keyed hash lookup, nothing allocated: the
+ * UDP helper asks this for every datagram.
+ *
+ * @param b   Table (NULL: nothing is blocked)
+ * @param src Source address (the port is ignored)
+ * @param now Current time in ms
+ *
+ * @return true if blocked
+ */
+bool kar_block_check(struct kar_block *b, const struct sa *src,
+		     uint64_t now)
+{
+	struct bslot *s;
+
+	if (!b || !src)
+		return false;
+
+	s = bslot_get(b, src, false);
+
+	return s && s->until > now;
+}
+
+
+/**
+ * Block a source now, for the ban time
+ *
+ * @param b   Table
+ * @param src Source address
+ * @param now Current time in ms
+ *
+ * @return true if the source was not blocked before (log it)
+ */
+bool kar_block_add(struct kar_block *b, const struct sa *src, uint64_t now)
+{
+	struct bslot *s;
+	bool fresh;
+
+	if (!b || !src)
+		return false;
+
+	s = bslot_get(b, src, true);
+	fresh = s->until <= now;
+	s->until = now + b->ban;
+	s->win = 0;
+	s->n = 0;
+
+	return fresh;
+}
+
+
+static uint32_t user_hash(uint64_t key, const struct pl *user)
+{
+	uint64_t h = key ^ 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < user->l; i++) {
+		h ^= (uint8_t)user->p[i];
+		h *= 0x100000001b3ULL;
+	}
+
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+
+/**
+ * Count an unknown Request-URI user addressed by a source
+ *
+ * @param b    Table
+ * @param src  Source address
+ * @param user Request-URI user that matches no local UA
+ * @param now  Current time in ms
+ *
+ * @return true if this user reached the limit: the source is blocked
+ *         from now on (log it, drop the request)
+ */
+bool kar_block_enum(struct kar_block *b, const struct sa *src,
+		    const struct pl *user, uint64_t now)
+{
+	struct bslot *s;
+	uint32_t h, i;
+
+	if (!b || !b->limit || !src || !pl_isset(user))
+		return false;
+
+	s = bslot_get(b, src, true);
+	if (s->until > now)
+		return false;
+
+	if (!s->win || now >= s->win + KAR_ENUM_WINDOW) {
+		s->win = now ? now : 1;
+		s->n = 0;
+	}
+
+	h = user_hash(b->key, user);
+	for (i = 0; i < s->n; i++) {
+		if (s->user[i] == h)
+			return false;
+	}
+
+	s->user[s->n++] = h;
+	if (s->n < b->limit)
+		return false;
+
+	s->until = now + b->ban;
+	s->win = 0;
+	s->n = 0;
+
+	return true;
+}
+
+
+/**
+ * Sources blocked now
+ *
+ * @param b   Table
+ * @param now Current time in ms
+ *
+ * @return Number of blocked sources
+ */
+uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
+{
+	uint32_t i, n = 0;
+
+	if (!b)
+		return 0;
+
+	for (i = 0; i < b->nslots; i++) {
+		if (b->slots[i].until > now)
+			++n;
+	}
+
+	return n;
+}
+
+
+/**
+ * What the guard does with a request, before the rate limit and the
+ * decision: in this order, scanner User-Agents block their source and
+ * are dropped; blocked sources are dropped; out-of-dialog requests to
+ * unknown users count towards the source's limit.
+ *
+ * @param g   Guard configuration and state
+ * @param msg SIP request
+ * @param now Current time in ms
+ *
+ * @return What to do with it
+ */
+enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
+			       const struct sip_msg *msg, uint64_t now)
+{
+	struct pl totag;
+	bool trusted;
+
+	if (!g || !msg)
+		return KAR_G_PASS;
+
+	/* No SIP client sends a request without a Via (RFC 3261 8.1.1.7);
+	   libre would answer it to 0.0.0.0:5060, a port of this host */
+	if (!pl_isset(&msg->via.sentby))
+		return KAR_G_DROP;
+
+	/* Only a configured list exempts: unset means any source */
+	trusted = g->trusted && g->trusted->n &&
+		kar_acl_match(g->trusted, &msg->src);
+
+	if (kar_uafilter_match(g->drop_ua, msg)) {
+		if (!trusted && kar_block_add(g->block, &msg->src, now))
+			return KAR_G_BLOCK_UA;
+		return KAR_G_DROP;
+	}
+
+	if (kar_block_check(g->block, &msg->src, now))
+		return KAR_G_DROP;
+
+	if (trusted || !pl_isset(&msg->uri.user))
+		return KAR_G_PASS;
+
+	kar_hdr_totag(&totag, msg);
+	if (pl_isset(&totag))
+		return KAR_G_PASS;
+
+	/* The lookup the core answers by: a local UA's user is no
+	   secret a scanner learns */
+	if (g->uah && g->uah(msg, g->arg))
+		return KAR_G_PASS;
+
+	if (kar_block_enum(g->block, &msg->src, &msg->uri.user, now))
+		return KAR_G_BLOCK_ENUM;
+
+	return KAR_G_PASS;
 }

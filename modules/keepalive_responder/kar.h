@@ -277,6 +277,7 @@ struct kar_stats_view {
 	bool exclusive;
 	bool drain;
 	uint64_t now;                        /**< tmr_jiffies()          */
+	uint32_t blocked;                    /**< sources blocked now    */
 };
 
 void kar_stats_reset(struct kar_stats *st, uint64_t now);
@@ -358,6 +359,62 @@ struct kar_acl {
 int  kar_acl_parse(struct kar_acl *acl, const char *str, char *bad,
 		   size_t sz);
 bool kar_acl_match(const struct kar_acl *acl, const struct sa *src);
+
+
+/*
+ * Enumeration guard: blocked sources (guard.c)
+ */
+
+enum {
+	KAR_ENUM_MAX    = 32,      /**< largest enum_limit            */
+	KAR_ENUM_WINDOW = 60000,   /**< ms in which users count       */
+	KAR_BAN_MAX     = 86400,   /**< longest enum_ban, s           */
+};
+
+struct kar_block;
+
+int  kar_block_alloc(struct kar_block **bp, uint32_t limit, uint32_t ban,
+		     uint32_t slots, uint64_t key);
+bool kar_block_check(struct kar_block *b, const struct sa *src,
+		     uint64_t now);
+bool kar_block_add(struct kar_block *b, const struct sa *src,
+		   uint64_t now);
+bool kar_block_enum(struct kar_block *b, const struct sa *src,
+		    const struct pl *user, uint64_t now);
+uint32_t kar_block_count(const struct kar_block *b, uint64_t now);
+
+/** What the guard does with a request */
+enum kar_guard {
+	KAR_G_PASS = 0,      /**< on to the rate limit and decision   */
+	KAR_G_DROP,          /**< drop silently (dropped-scanner)     */
+	KAR_G_BLOCK_UA,      /**< drop; a scanner UA blocked its source */
+	KAR_G_BLOCK_ENUM,    /**< drop; the source reached the limit  */
+};
+
+/** The guard's inputs */
+struct kar_guardcfg {
+	const struct kar_uafilter *drop_ua;
+	const struct kar_acl *trusted;   /**< exempt when set         */
+	struct kar_block *block;         /**< NULL: nothing blocks    */
+	kar_ua_match_h *uah;             /**< a local UA's user?      */
+	void *arg;
+};
+
+enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
+			       const struct sip_msg *msg, uint64_t now);
+
+
+/*
+ * Dropping blocked sources' datagrams before decoding (udpdrop.c)
+ */
+
+struct kar_udpdrop;
+
+int  kar_udpdrop_alloc(struct kar_udpdrop **up, struct kar_block *b,
+		       struct kar_stats *st);
+int  kar_udpdrop_watch(struct kar_udpdrop *ud, struct udp_sock *us);
+size_t kar_udpdrop_count(struct kar_udpdrop *ud);
+bool kar_udpdrop_ok(const struct kar_udpdrop *ud);
 
 
 /*

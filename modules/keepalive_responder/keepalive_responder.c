@@ -23,6 +23,8 @@
   keepalive_responder_rate            50
   keepalive_responder_drop_ua         friendly-scanner,sipvicious,...
                                       (none: no filter)
+  keepalive_responder_enum_limit      8 (0: off)
+  keepalive_responder_enum_ban        600
   keepalive_responder_log             unhandled
   keepalive_responder_sdp             yes
   keepalive_responder_drain           no
@@ -41,6 +43,7 @@
 
 enum {
 	RATE_SLOTS = 4096,      /**< sources remembered by the limiter */
+	BLOCK_SLOTS = 4096,     /**< sources remembered by the guard   */
 };
 
 
@@ -54,6 +57,13 @@ static struct {
 	struct kar_actcfg act;
 	struct kar_acl trusted;
 	struct kar_uafilter drop_ua;
+	struct {                           /**< enumeration guard      */
+		struct kar_guardcfg cfg;
+		struct kar_block *block;
+		struct kar_udpdrop *udp;   /**< drop before decoding   */
+		uint32_t limit;
+		uint32_t ban;              /**< seconds                */
+	} guard;
 	struct kar_stats stats;
 	struct kar_loglimit loglimit;
 	enum kar_log log;
@@ -214,6 +224,43 @@ static enum kar_reply validated(const struct sip_msg *msg,
 
 
 /*
+ * Enumeration guard: drop what the guard refuses, log a new block once
+ * per source, and give each SIP UDP socket the helper that drops a
+ * blocked source's datagrams before decoding (udpdrop.c)
+ */
+static bool guard_drop(const struct sip_msg *msg, const struct kar_verdict *v)
+{
+	enum kar_guard g;
+	int err;
+
+	if (msg->tp == SIP_TRANSP_UDP && kar.guard.udp) {
+		err = kar_udpdrop_watch(kar.guard.udp, msg->sock);
+		if (err == ENOTSUP) {
+			host_log(HOST_WARN, "libre's UDP helper is not laid"
+				 " out as expected; blocked sources are"
+				 " dropped after decoding\n");
+			kar.guard.udp = mem_deref(kar.guard.udp);
+		}
+	}
+
+	g = kar_guard_check(&kar.guard.cfg, msg, tmr_jiffies());
+	if (g == KAR_G_PASS)
+		return false;
+
+	if (g != KAR_G_DROP &&
+	    kar_loglimit_take(&kar.loglimit, tmr_jiffies(), NULL)) {
+		host_log(HOST_INFO, "blocked %j for %u s: %s\n", &msg->src,
+			 kar.guard.ban, g == KAR_G_BLOCK_UA ?
+			 "scanner User-Agent" : "unknown users");
+	}
+
+	kar_stats_count(&kar.stats, v, KAR_C_DROPPED_SCANNER);
+
+	return true;
+}
+
+
+/*
  * In front of baresip's core.  Order matters: scanners and floods are
  * dropped before anything else is spent on them, whoever would answer;
  * untrusted sources are left to the stack, as if the module were not
@@ -228,14 +275,9 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 
 	kar_policy_decide(&v, &kar.pol, msg);
 
-	/* Dropped silently: an answer would only confirm a target.  No
-	   SIP client sends a request without a Via (RFC 3261 8.1.1.7);
-	   libre would answer it to 0.0.0.0:5060, a port of this host. */
-	if (!pl_isset(&msg->via.sentby) ||
-	    kar_uafilter_match(&kar.drop_ua, msg)) {
-		kar_stats_count(&kar.stats, &v, KAR_C_DROPPED_SCANNER);
+	/* Dropped silently: an answer would only confirm a target */
+	if (guard_drop(msg, &v))
 		return true;
-	}
 
 	if (v.probe && kar.rate &&
 	    !kar_rate_take(kar.rate, &msg->src, tmr_jiffies())) {
@@ -354,6 +396,7 @@ static int cmd_stats(struct re_printf *pf, void *arg)
 	sv.exclusive = kar.pol.exclusive;
 	sv.drain = kar.pol.drain;
 	sv.now = tmr_jiffies();
+	sv.blocked = kar_block_count(kar.guard.block, sv.now);
 
 	if (!str_isset(prm))
 		return kar_stats_print(pf, &sv);
@@ -442,6 +485,18 @@ static int parse_retry(void *dst, const char *val)
 }
 
 
+static int parse_enum_limit(void *dst, const char *val)
+{
+	return kar_conf_range(dst, val, 0, KAR_ENUM_MAX);
+}
+
+
+static int parse_enum_ban(void *dst, const char *val)
+{
+	return kar_conf_range(dst, val, 1, KAR_BAN_MAX);
+}
+
+
 static int parse_trusted(void *dst, const char *val)
 {
 	char bad[64] = "";
@@ -479,6 +534,10 @@ static const struct conf_key {
 	{"keepalive_responder_rate", parse_u32, &kar.rate_per_s, "50"},
 	{"keepalive_responder_drop_ua", parse_drop_ua, &kar.drop_ua,
 	 DEFAULT_DROP_UA},
+	{"keepalive_responder_enum_limit", parse_enum_limit,
+	 &kar.guard.limit, "8"},
+	{"keepalive_responder_enum_ban", parse_enum_ban, &kar.guard.ban,
+	 "600"},
 	{"keepalive_responder_log", parse_log, &kar.log, "unhandled"},
 	{"keepalive_responder_sdp", parse_bool, &kar.caps.on, "yes"},
 	{"keepalive_responder_drain", parse_bool, &kar.drain, "no"},
@@ -641,6 +700,20 @@ static int module_init(void)
 			return err;
 	}
 
+	err = kar_block_alloc(&kar.guard.block, kar.guard.limit,
+			      kar.guard.ban, BLOCK_SLOTS, rand_u64());
+	if (err)
+		return err;
+
+	err = kar_udpdrop_alloc(&kar.guard.udp, kar.guard.block, &kar.stats);
+	if (err)
+		return err;
+
+	kar.guard.cfg.drop_ua = &kar.drop_ua;
+	kar.guard.cfg.trusted = &kar.trusted;
+	kar.guard.cfg.block = kar.guard.block;
+	kar.guard.cfg.uah = kar.pol.uah;
+
 	err = kar_chain_attach(&kar.chain, sip, head_handler, tail_handler,
 			       NULL);
 	if (err)
@@ -666,10 +739,11 @@ static int module_init(void)
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
 	host_log(HOST_INFO, "for baresip %s; %s mode,"
-		 " events %H, rate %u/s, %zu trusted, remote control %s,"
+		 " events %H, rate %u/s, enum limit %u (ban %u s),"
+		 " %zu trusted, remote control %s,"
 		 " log %s, drain %s (retry %u s), sdp %s\n", host_built_for(),
 		 mode_name(), kar_events_print, &kar.events, kar.rate_per_s,
-		 kar.trusted.n, kar.remote_control ? "on" : "off",
+		 kar.guard.limit, kar.guard.ban, kar.trusted.n, kar.remote_control ? "on" : "off",
 		 kar_log_name(kar.log), drain_name(), kar.drain_retry,
 		 kar.caps.on ? "on" : "off");
 
@@ -692,6 +766,9 @@ static int module_close(void)
 	kar.replies = mem_deref(kar.replies);
 	kar.caps.sdp = mem_deref(kar.caps.sdp);
 	kar.rate = mem_deref(kar.rate);
+	/* The helpers first: they point at the table */
+	kar.guard.udp = mem_deref(kar.guard.udp);
+	kar.guard.block = mem_deref(kar.guard.block);
 	kar.cmds = false;
 	kar.shutdown_reg = false;
 

@@ -8,6 +8,7 @@ set(KAR_CORE_SRCS
   conf.c
   events.c
   guard.c
+  udpdrop.c
   policy.c
   reply.c
   sdp.c

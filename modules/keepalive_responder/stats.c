@@ -118,10 +118,10 @@ int kar_stats_print(struct re_printf *pf, const struct kar_stats_view *sv)
 		return EINVAL;
 
 	err = re_hprintf(pf, "keepalive_responder: mode %s, drain %s,"
-			 " uptime %llu s\n",
+			 " uptime %llu s, blocked %u\n",
 			 sv->exclusive ? "exclusive" : "shared",
 			 sv->drain ? "on" : "off",
-			 (unsigned long long)uptime(sv));
+			 (unsigned long long)uptime(sv), sv->blocked);
 
 	err |= re_hprintf(pf, "%-8s", "");
 	for (c = 0; c < KAR_C_N; c++)
@@ -192,6 +192,7 @@ static int stats_odict(struct odict *o, const struct kar_stats_view *sv)
 			       sv->exclusive ? "exclusive" : "shared");
 	err |= odict_entry_add(o, "drain", ODICT_BOOL, sv->drain);
 	err |= counter_add(o, "uptime", uptime(sv));
+	err |= counter_add(o, "blocked", sv->blocked);
 	if (err)
 		return err;
 

@@ -329,6 +329,7 @@ static void test_json(void)
 {
 	static const char expect[] =
 		"{\"mode\":\"shared\",\"drain\":false,\"uptime\":42,"
+		"\"blocked\":3,"
 		"\"methods\":{"
 		"\"OPTIONS\":{\"answered\":10,\"drained\":11,\"passed\":12,"
 		"\"rejected\":13,\"dropped-rate\":14,\"dropped-scanner\":15,"
@@ -355,6 +356,7 @@ static void test_json(void)
 	sv.exclusive = false;
 	sv.drain = false;
 	sv.now = 1000 + 42999;
+	sv.blocked = 3;
 
 	str = print(true, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
@@ -418,6 +420,7 @@ static void test_json_decode(void)
 	sv.exclusive = true;
 	sv.drain = true;
 	sv.now = 500;      /* before "since": no negative uptime */
+	sv.blocked = 4000000000u;
 
 	str = print(true, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
@@ -432,6 +435,9 @@ static void test_json_decode(void)
 	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_BOOL && UT_ODICT_BOOL(e));
 	e = odict_lookup(o, "uptime");
 	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_INT && UT_ODICT_INT(e) == 0);
+	e = odict_lookup(o, "blocked");
+	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_INT &&
+		       UT_ODICT_INT(e) == 4000000000LL);
 
 	e = odict_lookup(o, "methods");
 	CU_ASSERT_TRUE(e && UT_ODICT_TYPE(e) == ODICT_OBJECT &&
@@ -454,11 +460,11 @@ static void test_json_decode(void)
 	CU_ASSERT_EQUAL(json_int(o, "actions", "no-call"), 106);
 
 	/* One object and nothing else at the top */
-	CU_ASSERT_EQUAL(odict_count(o, false), 6);
+	CU_ASSERT_EQUAL(odict_count(o, false), 7);
 
 	/* The documented keys, in the documented order */
 	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), o),
-			       "mode,drain,uptime,methods,events,actions");
+			       "mode,drain,uptime,blocked,methods,events,actions");
 	meths = odict_get_type(o, ODICT_OBJECT, "methods");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(meths);
 	CU_ASSERT_STRING_EQUAL(keys(buf, sizeof(buf), UT_ODICT_OBJ(meths)),
@@ -500,9 +506,11 @@ static void test_text(void)
 	sv.exclusive = false;
 	sv.drain = false;
 	sv.now = 1000 + 42999;
+	sv.blocked = 17;
 
 	str = print(false, &sv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(str);
+	CU_ASSERT_PTR_NOT_NULL(strstr(str, "uptime 42 s, blocked 17\n"));
 
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "mode shared, drain off,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(str, "uptime 42 s"));

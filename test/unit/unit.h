@@ -17,6 +17,8 @@ int unit_events_register(void);
 int unit_conf_register(void);
 int unit_stats_register(void);
 int unit_guard_register(void);
+int unit_block_register(void);
+int unit_udpdrop_register(void);
 int unit_chain_register(void);
 int unit_validate_register(void);
 int unit_sdp_register(void);

@@ -24,6 +24,8 @@ static int (* const registrars[])(void) = {
 	unit_conf_register,
 	unit_stats_register,
 	unit_guard_register,
+	unit_block_register,
+	unit_udpdrop_register,
 	unit_chain_register,
 	unit_validate_register,
 	unit_sdp_register,

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026 keepalive_responder developers */
+/**
+ * @file udpdrop.c  keepalive_responder -- blocked sources' datagrams
+ *
+ * libre decodes every datagram before a SIP listener sees it.  A UDP
+ * helper on the SIP socket sees it first: while its source is blocked
+ * (guard.c), the helper drops it there, for one keyed hash lookup.
+ *
+ * The module learns the socket from the requests it receives (msg->sock)
+ * and registers one helper per socket.  The socket belongs to baresip,
+ * which may close and reopen its transports at any time, and libre's
+ * socket destructor frees every helper still on its list.  So:
+ *
+ *  - the module holds a second reference on each helper: when the socket
+ *    goes, the helper survives, unlinked from the freed socket's list;
+ *  - "socket gone" is read from the helper's own list element, never
+ *    from the socket: libre's list_flush() clears le.list of every
+ *    element it frees.  The socket pointer is only compared, and only
+ *    after dead helpers were dropped, as a new socket may get the address
+ *    of a freed one;
+ *  - a live helper is released with both references (its destructor
+ *    unlinks it); a dead one with libre's destructor switched off where
+ *    libre can (mem_destructor(), 2.12 and later): from 3.5 that
+ *    destructor locks the socket's mutex, which went with the socket.
+ *    Older libre has no such mutex, and its destructor only unlinks.
+ *
+ * libre's struct udp_helper is private.  This file and chain.c are the
+ * only ones that read libre internals: the start of the helper (list
+ * element, layer, send and receive handlers) has been the same from 1.1
+ * to 4.x, and it is checked against each freshly registered helper
+ * before it is trusted.  Where it does not match, no helper stays
+ * registered; blocked sources are then dropped after decoding only.
+ */
+#include <re.h>
+#include "kar.h"
+
+
+/* Weak: absent before libre 2.12, where a NULL test tells.  Declared
+   here too, as older headers lack it. */
+void mem_destructor(void *data, mem_destroy_h *dh);
+#if defined(__GNUC__) && defined(__ELF__)
+#pragma weak mem_destructor
+#define HAVE_WEAK 1
+#endif
+
+
+enum {
+	/* Lowest first on receive: before any other helper */
+	LAYER = -1000,
+};
+
+
+/* Mirror of the start of libre's struct udp_helper; checked in watch() */
+struct helper_view {
+	struct le le;
+	int layer;
+	udp_helper_send_h *sendh;
+	udp_helper_recv_h *recvh;
+};
+
+
+/* One socket's helper */
+struct watch {
+	struct le le;
+	struct udp_helper *uh;   /**< ours and the socket's reference  */
+	const void *us;          /**< compared only, never followed    */
+};
+
+struct kar_udpdrop {
+	struct list watches;
+	struct kar_block *b;
+	struct kar_stats *st;
+	bool bad;                /**< libre's layout differs: stop     */
+};
+
+
+static bool alive(const struct watch *w)
+{
+	return ((const struct helper_view *)w->uh)->le.list != NULL;
+}
+
+
+static void watch_destructor(void *arg)
+{
+	struct watch *w = arg;
+
+	list_unlink(&w->le);
+
+	if (!w->uh)
+		return;
+
+	if (alive(w)) {
+		/* The second reference is the socket's: its destructor
+		   would have dropped it.  The last one unlinks. */
+		mem_deref(w->uh);
+		mem_deref(w->uh);
+		return;
+	}
+
+#ifdef HAVE_WEAK
+	if (mem_destructor)
+		mem_destructor(w->uh, NULL);
+	mem_deref(w->uh);
+#endif
+	/* Elsewhere a dead helper (a few bytes) is left, rather than
+	   risk a destructor that locks a freed mutex */
+}
+
+
+static void udpdrop_destructor(void *arg)
+{
+	struct kar_udpdrop *ud = arg;
+
+	list_flush(&ud->watches);
+}
+
+
+/* Per datagram: one hash lookup, nothing allocated or printed */
+static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct kar_udpdrop *ud = arg;
+	(void)mb;
+
+	if (!kar_block_check(ud->b, src, tmr_jiffies()))
+		return false;
+
+	/* The method is unknown before decoding */
+	++ud->st->c[KAR_M_OTHER][KAR_C_DROPPED_SCANNER];
+
+	return true;
+}
+
+
+/**
+ * Allocate the pre-decoding drop
+ *
+ * @param up Allocated state; freeing it removes every helper
+ * @param b  Blocked sources
+ * @param st Counters (dropped-scanner, method other)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_udpdrop_alloc(struct kar_udpdrop **up, struct kar_block *b,
+		      struct kar_stats *st)
+{
+	struct kar_udpdrop *ud;
+
+	if (!up || !b || !st)
+		return EINVAL;
+
+	ud = mem_zalloc(sizeof(*ud), udpdrop_destructor);
+	if (!ud)
+		return ENOMEM;
+
+	ud->b = b;
+	ud->st = st;
+	*up = ud;
+
+	return 0;
+}
+
+
+/* Forget the helpers of sockets that are gone */
+static void prune(struct kar_udpdrop *ud)
+{
+	struct le *le = ud->watches.head;
+
+	while (le) {
+		struct watch *w = le->data;
+
+		le = le->next;
+
+		if (!alive(w))
+			mem_deref(w);
+	}
+}
+
+
+/**
+ * Make sure a SIP UDP socket has the helper; called with the socket of
+ * each UDP request (msg->sock), so a reopened transport gets one at its
+ * first request
+ *
+ * @param ud Pre-decoding drop
+ * @param us The socket
+ *
+ * @return 0 if success (or the socket has it already), ENOTSUP if
+ *         libre's helper is not laid out as expected (then never again),
+ *         otherwise errorcode
+ */
+int kar_udpdrop_watch(struct kar_udpdrop *ud, struct udp_sock *us)
+{
+	const struct helper_view *v;
+	struct watch *w;
+	struct le *le;
+	int err;
+
+	if (!ud || !us)
+		return EINVAL;
+
+	if (ud->bad)
+		return ENOTSUP;
+
+	prune(ud);
+
+	for (le = ud->watches.head; le; le = le->next) {
+		w = le->data;
+		if (w->us == us)
+			return 0;
+	}
+
+	w = mem_zalloc(sizeof(*w), watch_destructor);
+	if (!w)
+		return ENOMEM;
+
+	err = udp_register_helper(&w->uh, us, LAYER, NULL, recv_handler, ud);
+	if (err) {
+		mem_deref(w);
+		return err;
+	}
+
+	v = (const struct helper_view *)w->uh;
+	if (v->le.data != w->uh || !v->le.list || v->layer != LAYER ||
+	    v->recvh != recv_handler) {
+		/* One reference only so far: this unlinks it */
+		w->uh = mem_deref(w->uh);
+		mem_deref(w);
+		ud->bad = true;
+		return ENOTSUP;
+	}
+
+	mem_ref(w->uh);
+	w->us = us;
+	list_append(&ud->watches, &w->le, w);
+
+	return 0;
+}
+
+
+/**
+ * Sockets that have the helper now
+ *
+ * @param ud Pre-decoding drop
+ *
+ * @return Number of live helpers
+ */
+size_t kar_udpdrop_count(struct kar_udpdrop *ud)
+{
+	if (!ud)
+		return 0;
+
+	prune(ud);
+
+	return list_count(&ud->watches);
+}
+
+
+/**
+ * Is libre's helper laid out as expected (so far)?
+ *
+ * @param ud Pre-decoding drop
+ *
+ * @return false once a helper failed the check
+ */
+bool kar_udpdrop_ok(const struct kar_udpdrop *ud)
+{
+	return ud && !ud->bad;
+}

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026 keepalive_responder developers */
+/**
+ * @file test_block.c  keepalive_responder unit tests -- enumeration guard
+ *
+ * kar_guard_check() on decoded requests, with explicit time: the count
+ * of unknown users per source, its exemptions, the ban, scanner
+ * User-Agents, and the table under many spoofed sources.
+ */
+#include <string.h>
+#include <re.h>
+#include <CUnit/CUnit.h>
+#include "kar.h"
+#include "unit.h"
+
+
+enum {
+	LIMIT = 8,
+	BAN   = 600,
+	SLOTS = 4096,
+	T0    = 1000000,
+};
+
+
+/* The local UA: user "alice" */
+static bool uah(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+
+	return !pl_strcmp(&msg->uri.user, "alice");
+}
+
+
+struct env {
+	struct kar_block *b;
+	struct kar_uafilter ua;
+	struct kar_acl acl;
+	struct kar_guardcfg g;
+};
+
+
+static int env_init(struct env *e, uint32_t limit, const char *trusted)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+
+	err  = kar_block_alloc(&e->b, limit, BAN, SLOTS, 42);
+	err |= kar_uafilter_parse(&e->ua, "friendly-scanner,sipvicious");
+	err |= kar_acl_parse(&e->acl, trusted, NULL, 0);
+
+	e->g.drop_ua = &e->ua;
+	e->g.trusted = &e->acl;
+	e->g.block = e->b;
+	e->g.uah = uah;
+
+	return err;
+}
+
+
+/* One request: method, Request-URI user (NULL: none), To tag, extra
+   headers, source address */
+static enum kar_guard req(struct env *e, const char *met, const char *user,
+			  const char *totag, const char *extra,
+			  const char *src, uint64_t now)
+{
+	struct sip_msg *msg = NULL;
+	enum kar_guard g;
+	char ruri[96];
+
+	if (user)
+		re_snprintf(ruri, sizeof(ruri), "sip:%s@127.0.0.1", user);
+	else
+		re_snprintf(ruri, sizeof(ruri), "sip:127.0.0.1");
+
+	if (unit_request(&msg, met, ruri, totag, extra))
+		return (enum kar_guard)-1;
+
+	if (src)
+		(void)sa_set_str(&msg->src, src, 5060);
+
+	g = kar_guard_check(&e->g, msg, now);
+	mem_deref(msg);
+
+	return g;
+}
+
+
+static enum kar_guard unknown(struct env *e, unsigned i, const char *src,
+			      uint64_t now)
+{
+	char user[32];
+
+	re_snprintf(user, sizeof(user), "user%u", i);
+
+	return req(e, i % 2 ? "INVITE" : "OPTIONS", user, NULL, NULL, src,
+		   now);
+}
+
+
+/* limit - 1 unknown users are answered; the limit-th and all later are
+   dropped, also to a local UA */
+static void test_limit(void)
+{
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT - 1; i++) {
+		CU_ASSERT_EQUAL(unknown(&e, i, NULL, T0 + i), KAR_G_PASS);
+		/* The same name again does not count */
+		CU_ASSERT_EQUAL(unknown(&e, i, NULL, T0 + i), KAR_G_PASS);
+	}
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 10), 0);
+
+	CU_ASSERT_EQUAL(unknown(&e, LIMIT, NULL, T0 + 10), KAR_G_BLOCK_ENUM);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 10), 1);
+
+	CU_ASSERT_EQUAL(unknown(&e, LIMIT + 1, NULL, T0 + 11), KAR_G_DROP);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, NULL,
+			    T0 + 12), KAR_G_DROP);
+	CU_ASSERT_EQUAL(unknown(&e, 0, NULL, T0 + 13), KAR_G_DROP);
+
+	/* Another source is not affected */
+	CU_ASSERT_EQUAL(unknown(&e, 0, "127.0.0.2", T0 + 14), KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 14), 1);
+
+	mem_deref(e.b);
+}
+
+
+/* The window: names older than 60 s are forgotten */
+static void test_window(void)
+{
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT - 1; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, NULL, T0 + i), KAR_G_PASS);
+
+	/* 60 s after the first: a new window */
+	for (i = 100; i < 100 + LIMIT - 1; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, NULL, T0 + KAR_ENUM_WINDOW + i),
+				KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 2 * KAR_ENUM_WINDOW), 0);
+
+	/* Within it, the limit-th blocks */
+	CU_ASSERT_EQUAL(unknown(&e, 999, NULL, T0 + KAR_ENUM_WINDOW + 500),
+			KAR_G_BLOCK_ENUM);
+
+	mem_deref(e.b);
+}
+
+
+/* Within the window the limit-th name blocks: the counterpart of
+   test_window, so that test cannot pass by never blocking */
+static void test_window_edge(void)
+{
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT - 1; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, NULL, T0), KAR_G_PASS);
+
+	CU_ASSERT_EQUAL(unknown(&e, 50, NULL, T0 + KAR_ENUM_WINDOW - 1),
+			KAR_G_BLOCK_ENUM);
+
+	mem_deref(e.b);
+}
+
+
+/* Neither counted nor blocked: a local UA's user, no user part, in
+   dialog, trusted sources */
+static void test_exempt(void)
+{
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, "192.0.2.0/24"), 0);
+
+	for (i = 0; i < 3 * LIMIT; i++) {
+		char tag[16];
+
+		re_snprintf(tag, sizeof(tag), "t%u", i);
+
+		CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL,
+				    "127.0.0.5", T0 + i), KAR_G_PASS);
+		CU_ASSERT_EQUAL(req(&e, "OPTIONS", NULL, NULL, NULL,
+				    "127.0.0.5", T0 + i), KAR_G_PASS);
+		CU_ASSERT_EQUAL(req(&e, "NOTIFY", tag, tag, NULL,
+				    "127.0.0.5", T0 + i), KAR_G_PASS);
+		/* unit_request()'s source is in the trusted network */
+		CU_ASSERT_EQUAL(unknown(&e, i, NULL, T0 + i), KAR_G_PASS);
+	}
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 100), 0);
+
+	/* An untrusted source with unknown users still counts */
+	for (i = 0; i < LIMIT - 1; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, "127.0.0.5", T0 + 200),
+				KAR_G_PASS);
+	CU_ASSERT_EQUAL(unknown(&e, 99, "127.0.0.5", T0 + 200),
+			KAR_G_BLOCK_ENUM);
+
+	mem_deref(e.b);
+}
+
+
+/* The ban ends after enum_ban seconds, and the count starts anew */
+static void test_ban(void)
+{
+	const uint64_t end = T0 + 20 + BAN * 1000ULL;
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT; i++)
+		(void)unknown(&e, i, NULL, T0 + 20);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 20), 1);
+
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, NULL,
+			    end - 1), KAR_G_DROP);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, end - 1), 1);
+
+	CU_ASSERT_EQUAL(kar_block_count(e.b, end), 0);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, NULL, end),
+			KAR_G_PASS);
+	for (i = 0; i < LIMIT - 1; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, NULL, end + 1), KAR_G_PASS);
+	CU_ASSERT_EQUAL(unknown(&e, 77, NULL, end + 2), KAR_G_BLOCK_ENUM);
+
+	mem_deref(e.b);
+}
+
+
+/* A scanner User-Agent blocks its source, once; trusted ones are only
+   dropped */
+static void test_scanner_ua(void)
+{
+	static const char sv[] = "User-Agent: friendly-scanner\r\n";
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, 0, "192.0.2.0/24"), 0);
+
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, sv, "127.0.0.7",
+			    T0), KAR_G_BLOCK_UA);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, sv, "127.0.0.7",
+			    T0 + 1), KAR_G_DROP);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, "127.0.0.7",
+			    T0 + 2), KAR_G_DROP);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 2), 1);
+	/* Each scanner request starts the ban anew */
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + BAN * 1000ULL), 1);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 1 + BAN * 1000ULL), 0);
+
+	/* Trusted: dropped, not blocked */
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, sv, NULL, T0),
+			KAR_G_DROP);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, NULL, T0 + 1),
+			KAR_G_PASS);
+
+	/* limit 0: the count is off */
+	for (i = 0; i < 3 * LIMIT; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, "127.0.0.8", T0 + 3),
+				KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 3), 1);
+
+	mem_deref(e.b);
+}
+
+
+/* 100,000 spoofed sources: the table stays as it is, a legit source is
+   still answered */
+static void test_spoofed(void)
+{
+	struct sip_msg *msg = NULL;
+	struct env e;
+	struct sa src;
+	uint32_t i;
+	unsigned u;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, 2, ""), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "OPTIONS",
+					   "sip:nobody@127.0.0.1", NULL,
+					   NULL), 0);
+
+	for (i = 0; i < 100000; i++) {
+		sa_set_in(&src, 0x0a000000 + i, 5060);   /* 10.x.y.z */
+		for (u = 0; u < 2; u++) {
+			char user[16];
+			struct pl pl;
+
+			re_snprintf(user, sizeof(user), "u%u", u);
+			pl_set_str(&pl, user);
+			(void)kar_block_enum(e.b, &src, &pl, T0 + i);
+		}
+
+		if (i % 1000)
+			continue;
+
+		msg->src = src;
+		CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, T0 + i),
+				KAR_G_DROP);
+		CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL,
+				    "127.0.0.9", T0 + i), KAR_G_PASS);
+	}
+
+	/* Bounded: as many blocked as there are slots */
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + i), SLOTS);
+
+	mem_deref(msg);
+	mem_deref(e.b);
+}
+
+
+static void test_no_via(void)
+{
+	struct sip_msg *msg = NULL;
+	struct env e;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "OPTIONS",
+					   "sip:alice@127.0.0.1", NULL,
+					   NULL), 0);
+
+	CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, T0), KAR_G_PASS);
+	msg->via.sentby = pl_null;
+	CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, T0), KAR_G_DROP);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0), 0);
+
+	mem_deref(msg);
+	mem_deref(e.b);
+}
+
+
+static void test_alloc(void)
+{
+	struct kar_block *b = NULL;
+
+	CU_ASSERT_EQUAL(kar_block_alloc(&b, KAR_ENUM_MAX + 1, 1, 1, 0),
+			EINVAL);
+	CU_ASSERT_EQUAL(kar_block_alloc(&b, 1, 0, 1, 0), EINVAL);
+	CU_ASSERT_EQUAL(kar_block_alloc(&b, 1, 1, 0, 0), EINVAL);
+	CU_ASSERT_PTR_NULL(b);
+
+	CU_ASSERT_EQUAL(kar_block_alloc(&b, KAR_ENUM_MAX, KAR_BAN_MAX, 1, 0),
+			0);
+	CU_ASSERT_FALSE(kar_block_check(b, NULL, 0));
+	CU_ASSERT_FALSE(kar_block_check(NULL, NULL, 0));
+	CU_ASSERT_EQUAL(kar_guard_check(NULL, NULL, 0), KAR_G_PASS);
+	mem_deref(b);
+}
+
+
+static CU_TestInfo tests[] = {
+	{"limit",        test_limit},
+	{"window",       test_window},
+	{"window_edge",  test_window_edge},
+	{"exempt",       test_exempt},
+	{"ban",          test_ban},
+	{"scanner_ua",   test_scanner_ua},
+	{"spoofed",      test_spoofed},
+	{"no_via",       test_no_via},
+	{"alloc",        test_alloc},
+	CU_TEST_INFO_NULL
+};
+
+
+int unit_block_register(void)
+{
+	return unit_suite_add("block", NULL, NULL, tests);
+}

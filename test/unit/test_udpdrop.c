@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026 keepalive_responder developers */
+/**
+ * @file test_udpdrop.c  keepalive_responder unit tests -- UDP helper
+ *
+ * A real libre SIP stack on loopback: a listener stands in for the
+ * module's head listener and hands the helper each request's socket.
+ * Blocked sources' datagrams must never reach the SIP layer, others
+ * must; the helper must survive the transport's close and reopen, and
+ * the module's unload with and without the socket (run under ASan and
+ * valgrind too).
+ */
+#include <string.h>
+#include <re.h>
+#include <CUnit/CUnit.h>
+#include "kar.h"
+#include "unit.h"
+
+
+enum { ALLOWED = 0, BLOCKED, NCLIENT };
+
+static const char * const client_addr[NCLIENT] = {
+	"127.0.0.2",
+	"127.0.0.3",
+};
+
+static struct {
+	struct sip *sip;
+	struct sip_lsnr *lsnr;
+	struct kar_block *b;
+	struct kar_udpdrop *ud;
+	struct kar_stats st;
+	struct udp_sock *cl[NCLIENT];
+	struct sa caddr[NCLIENT];
+	struct sa laddr;
+	unsigned seen[NCLIENT];
+	unsigned cseq;
+	int werr;
+} t;
+
+
+static void timeout_h(void *arg)
+{
+	(void)arg;
+
+	re_cancel();
+}
+
+
+static bool lsnr_h(const struct sip_msg *msg, void *arg)
+{
+	size_t i;
+	(void)arg;
+
+	if (msg->tp == SIP_TRANSP_UDP && t.ud)
+		t.werr |= kar_udpdrop_watch(t.ud, msg->sock);
+
+	for (i = 0; i < NCLIENT; i++) {
+		if (sa_cmp(&t.caddr[i], &msg->src, SA_ADDR))
+			++t.seen[i];
+	}
+
+	/* The allowed client's request ends the wait */
+	if (sa_cmp(&t.caddr[ALLOWED], &msg->src, SA_ADDR))
+		re_cancel();
+
+	return true;
+}
+
+
+static void client_recv_h(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	(void)src;
+	(void)mb;
+	(void)arg;
+}
+
+
+static int transport_open(void)
+{
+	int err;
+
+	err = sa_set_str(&t.laddr, "127.0.0.1", 0);
+	if (err)
+		return err;
+
+	err = sip_transp_add(t.sip, SIP_TRANSP_UDP, &t.laddr);
+	if (err)
+		return err;
+
+	return sip_transp_laddr(t.sip, &t.laddr, SIP_TRANSP_UDP, &t.laddr);
+}
+
+
+static int setup(void)
+{
+	size_t i;
+	int err;
+
+	memset(&t, 0, sizeof(t));
+
+	err = sip_alloc(&t.sip, NULL, 16, 16, 16, "unit", NULL, NULL);
+	if (err)
+		return err;
+
+	err = sip_listen(&t.lsnr, t.sip, true, lsnr_h, NULL);
+	if (err)
+		return err;
+
+	err = transport_open();
+	if (err)
+		return err;
+
+	err = kar_block_alloc(&t.b, 8, 600, 64, 7);
+	if (err)
+		return err;
+
+	err = kar_udpdrop_alloc(&t.ud, t.b, &t.st);
+	if (err)
+		return err;
+
+	for (i = 0; i < NCLIENT; i++) {
+		err = sa_set_str(&t.caddr[i], client_addr[i], 0);
+		if (err)
+			return err;
+
+		err = udp_listen(&t.cl[i], &t.caddr[i], client_recv_h, NULL);
+		if (err)
+			return err;
+	}
+
+	return 0;
+}
+
+
+static void teardown(void)
+{
+	size_t i;
+
+	t.ud = mem_deref(t.ud);
+	t.b = mem_deref(t.b);
+	t.lsnr = mem_deref(t.lsnr);
+	t.sip = mem_deref(t.sip);
+
+	for (i = 0; i < NCLIENT; i++)
+		t.cl[i] = mem_deref(t.cl[i]);
+}
+
+
+static int send_req(size_t who)
+{
+	struct mbuf *mb = mbuf_alloc(512);
+	int err;
+
+	if (!mb)
+		return ENOMEM;
+
+	++t.cseq;
+	err = mbuf_printf(mb,
+			  "OPTIONS sip:alice@%J SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ud%u\r\n"
+			  "Max-Forwards: 70\r\n"
+			  "From: <sip:unit@%s>;tag=u1\r\n"
+			  "To: <sip:alice@%J>\r\n"
+			  "Call-ID: udpdrop-%u\r\n"
+			  "CSeq: %u OPTIONS\r\n"
+			  "Content-Length: 0\r\n"
+			  "\r\n", &t.laddr, client_addr[who], t.cseq,
+			  client_addr[who], &t.laddr, t.cseq, t.cseq);
+	if (!err) {
+		mb->pos = 0;
+		err = udp_send(t.cl[who], &t.laddr, mb);
+	}
+
+	mem_deref(mb);
+
+	return err;
+}
+
+
+/* Send from the blocked client (if asked), then from the allowed one,
+   and wait for the allowed one's request: the socket reads them in
+   order, so the blocked one's has been through the helper by then */
+static void round_trip(bool blocked_too)
+{
+	struct tmr tmr;
+
+	tmr_init(&tmr);
+
+	if (blocked_too)
+		CU_ASSERT_EQUAL(send_req(BLOCKED), 0);
+	CU_ASSERT_EQUAL(send_req(ALLOWED), 0);
+
+	tmr_start(&tmr, 5000, timeout_h, NULL);
+	(void)re_main(NULL);
+	tmr_cancel(&tmr);
+}
+
+
+static uint64_t dropped(void)
+{
+	return t.st.c[KAR_M_OTHER][KAR_C_DROPPED_SCANNER];
+}
+
+
+/* A blocked source's datagram stops in the helper, others pass */
+static void test_drop(void)
+{
+	CU_ASSERT_EQUAL_FATAL(setup(), 0);
+
+	/* Nothing blocked: both reach the SIP layer; the first request
+	   gave the socket its helper */
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[ALLOWED], 1);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 1);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 1);
+	CU_ASSERT_TRUE(kar_udpdrop_ok(t.ud));
+	CU_ASSERT_EQUAL(t.werr, 0);
+
+	CU_ASSERT_TRUE(kar_block_add(t.b, &t.caddr[BLOCKED], tmr_jiffies()));
+
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[ALLOWED], 2);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 1);
+	CU_ASSERT_EQUAL(dropped(), 1);
+
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[ALLOWED], 3);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 1);
+	CU_ASSERT_EQUAL(dropped(), 2);
+
+	/* One helper per socket, however many requests */
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 1);
+
+	/* The module unloads: the helper goes, the stack stays */
+	t.ud = mem_deref(t.ud);
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[ALLOWED], 4);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 2);
+	CU_ASSERT_EQUAL(dropped(), 2);
+
+	teardown();
+}
+
+
+/* baresip closes and reopens its transports (network change): the
+   helper dies with the socket, the new socket gets a new one */
+static void test_reopen(void)
+{
+	CU_ASSERT_EQUAL_FATAL(setup(), 0);
+
+	round_trip(false);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 1);
+	CU_ASSERT_TRUE(kar_block_add(t.b, &t.caddr[BLOCKED], tmr_jiffies()));
+
+	/* Closed with a blocked source present */
+	sip_transp_flush(t.sip);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 0);
+
+	/* The new socket gets its helper with its first request */
+	CU_ASSERT_EQUAL_FATAL(transport_open(), 0);
+	round_trip(false);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 1);
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[ALLOWED], 3);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 0);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 1);
+	CU_ASSERT_EQUAL(dropped(), 1);
+
+	/* Closed again, then the module unloads: the dead helper is
+	   released without touching the socket */
+	sip_transp_flush(t.sip);
+	t.ud = mem_deref(t.ud);
+	CU_ASSERT_EQUAL(t.werr, 0);
+
+	teardown();
+}
+
+
+/* baresip shuts down: the SIP stack goes before the module */
+static void test_stack_first(void)
+{
+	CU_ASSERT_EQUAL_FATAL(setup(), 0);
+
+	round_trip(false);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 1);
+	CU_ASSERT_TRUE(kar_block_add(t.b, &t.caddr[BLOCKED], tmr_jiffies()));
+
+	t.lsnr = mem_deref(t.lsnr);
+	t.sip = mem_deref(t.sip);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(t.ud), 0);
+
+	teardown();
+}
+
+
+static void test_args(void)
+{
+	struct kar_udpdrop *ud = NULL;
+
+	CU_ASSERT_EQUAL(kar_udpdrop_alloc(&ud, NULL, NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_udpdrop_alloc(NULL, NULL, NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_udpdrop_watch(NULL, NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_udpdrop_count(NULL), 0);
+	CU_ASSERT_FALSE(kar_udpdrop_ok(NULL));
+	CU_ASSERT_PTR_NULL(ud);
+}
+
+
+static CU_TestInfo tests[] = {
+	{"drop",         test_drop},
+	{"reopen",       test_reopen},
+	{"stack_first",  test_stack_first},
+	{"args",         test_args},
+	CU_TEST_INFO_NULL
+};
+
+
+int unit_udpdrop_register(void)
+{
+	return unit_suite_add("udpdrop", NULL, NULL, tests);
+}
