@@ -15,6 +15,8 @@
 # llvm-NN).  OUT_DIR (default BUILD_DIR/test/fuzz/coverage/TARGET) gets
 # the binary, the profile, report.txt and an HTML report (html/).
 set -euo pipefail
+# the lists of sources and flags are split on purpose
+# shellcheck disable=SC2046,SC2086
 
 if [ $# -lt 3 ]; then
 	echo "usage: $0 BUILD_DIR TARGET CORPUS_DIR [OUT_DIR]" >&2
@@ -60,11 +62,9 @@ rm -rf "$out"
 mkdir -p "$out/obj"
 cf="-g -O1 -fprofile-instr-generate -fcoverage-mapping -std=c99"
 for s in $lsrcs; do
-	# shellcheck disable=SC2086
 	"$cc" -c $cf -fsanitize=fuzzer-no-link -w $defs -I"$libre/include" \
 		"$s" -o "$out/obj/$(basename "$(dirname "$s")")_$(basename "$s" .c).o"
 done
-# shellcheck disable=SC2086
 "$cc" $cf -fsanitize=fuzzer -D_DEFAULT_SOURCE $flags \
 	-o "$out/kar_fuzz_$target" "$here/fuzz_$target.c" $srcs \
 	"$out"/obj/*.o $(pkg-config --libs libre)

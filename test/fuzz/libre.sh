@@ -69,6 +69,7 @@ if [ -f "$out/libre_fuzz.a" ] && [ "$(cat "$out/version" 2>/dev/null)" = \
 fi
 
 # The running release, and the archive it is installed from
+# shellcheck disable=SC1091
 . /etc/os-release
 suite=${VERSION_CODENAME:-}
 [ -n "$suite" ] || die "no VERSION_CODENAME in /etc/os-release"
@@ -104,8 +105,12 @@ apt=(apt-get -q -o Dir::Etc::SourceList="$apt_dir/src.sources"
      -o Dir::Cache="$apt_dir/cache" -o APT::Sandbox::User="$(id -un)")
 
 echo "libre.sh: fetching the source of $src $ver ($suite, $uris)"
-"${apt[@]}" update >"$apt_dir/update.log" 2>&1 ||
-	{ cat "$apt_dir/update.log" >&2; die "cannot reach $uris"; }
+# (apt-get update succeeds even when it fetched nothing)
+if ! "${apt[@]}" update >"$apt_dir/update.log" 2>&1 ||
+   grep -q -e '^Err:' -e '^[WE]: Failed to fetch' "$apt_dir/update.log"; then
+	cat "$apt_dir/update.log" >&2
+	die "cannot reach $uris"
+fi
 rc=0
 (cd "$apt_dir" && "${apt[@]}" source --download-only "$src=$ver") \
 	>"$apt_dir/source.log" 2>&1 || rc=$?
@@ -121,7 +126,8 @@ else
 	# Some archives (snapshots, partial mirrors) lack the Debian part;
 	# the upstream tarball alone is the code Debian patches, so go on,
 	# but say so where the fuzz log shows it
-	orig=$(ls "$apt_dir"/"${src}"_*.orig.tar.* 2>/dev/null | head -n 1)
+	orig=$(find "$apt_dir" -maxdepth 1 -name "${src}_*.orig.tar.*" |
+		head -n 1)
 	[ -n "$orig" ] || { cat "$apt_dir/source.log" >&2
 		die "cannot fetch $src $ver from $uris"; }
 	grep -E '^(E|W):' "$apt_dir/source.log" >&2 || true
