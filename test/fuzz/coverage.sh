@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2046,SC2086  # lists of sources and flags split
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) 2026 keepalive_responder developers
 # Line coverage of a corpus: how much of libre's decoder and of the
@@ -15,8 +16,6 @@
 # llvm-NN).  OUT_DIR (default BUILD_DIR/test/fuzz/coverage/TARGET) gets
 # the binary, the profile, report.txt and an HTML report (html/).
 set -euo pipefail
-# the lists of sources and flags are split on purpose
-# shellcheck disable=SC2046,SC2086
 
 if [ $# -lt 3 ]; then
 	echo "usage: $0 BUILD_DIR TARGET CORPUS_DIR [OUT_DIR]" >&2
