@@ -45,11 +45,12 @@ files="
 	mbuf/mbuf.c mem/mem.c hash/hash.c hash/func.c list/list.c
 	odict/odict.c odict/entry.c odict/get.c odict/type.c json/encode.c
 "
-# Settings Debian's libre is built with on Linux (both its 1.x makefile
-# and its 2.x CMake build); RELEASE: no memory debugging
+# The settings of Debian's libre (1.x and 2.x) that these files read;
+# the layouts of shared structures (struct sa: HAVE_INET6) must match
+# the module's.  RELEASE: no memory debugging.
 defs="-DRELEASE -DLINUX -D_GNU_SOURCE -DHAVE_INET6 -DHAVE_INTTYPES_H
 	-DHAVE_STDBOOL_H -DHAVE_PTHREAD -DHAVE_INET_NTOP -DHAVE_INET_PTON
-	-DHAVE_STRERROR_R -DHAVE_ATOMIC -DHAVE_THREADS -DHAVE_UNIXSOCK=1"
+	-DHAVE_STRERROR_R"
 
 die() {
 	echo "libre.sh: $*" >&2
