@@ -10,7 +10,8 @@
 #   libre.sh OUT_DIR CC [CFLAGS...]
 #   libre.sh --check FUZZER SYMBOL
 #
-# Writes OUT_DIR/libre_fuzz.a (and OUT_DIR/version, the source version).
+# Writes OUT_DIR/libre_fuzz.a (and OUT_DIR/version: the source version
+# and a digest of the compiler, flags and files, to know when to redo).
 # Fails with a message when the source cannot be had (no libre-dev from
 # Debian, archive unreachable): configure with -DKAR_FUZZ_LIBRE=OFF to
 # fuzz against the installed libre, uninstrumented, instead.  --check
@@ -64,8 +65,11 @@ ver=$(dpkg-query -W -f='${source:Package} ${source:Version}' \
 	"Debian package: no source package to build libre from"
 src=${ver% *} ver=${ver#* }
 
-if [ -f "$out/libre_fuzz.a" ] && [ "$(cat "$out/version" 2>/dev/null)" = \
-     "$src $ver" ]; then
+# Built already, of this version, with these files and flags?
+stamp="$src $ver $(printf '%s\n' "$cc" "$@" "$files" "$defs" | md5sum |
+	cut -c1-12)"
+if [ -f "$out/libre_fuzz.a" ] &&
+   [ "$(cat "$out/version" 2>/dev/null)" = "$stamp" ]; then
 	exit 0
 fi
 
@@ -147,5 +151,5 @@ for f in $files; do
 	n=$((n + 1))
 done
 ar rcs "$out/libre_fuzz.a" "$out"/obj/*.o
-echo "$src $ver" >"$out/version"
+echo "$stamp" >"$out/version"
 echo "libre.sh: $n files of $src $ver built into $out/libre_fuzz.a"
