@@ -7,8 +7,9 @@
  * the module takes it on a SIP UDP socket:
  *
  *   - first the module's UDP helper (udpdrop.c), registered on a real
- *     socket bound to 127.0.0.1 (nothing is sent), gets the datagram
- *     before decoding, as libre's UDP transport hands it over;
+ *     socket bound to 127.0.0.1, gets the datagram before decoding: its
+ *     receive handler, as libre holds it (udp_helper_find()), is called
+ *     as libre's UDP transport calls it; nothing is sent;
  *   - what it lets through is decoded by sip_msg_decode(), and a request
  *     goes to the head listener's steps: kar_policy_decide(),
  *     kar_udpdrop_watch() with the socket, kar_guard_check().
