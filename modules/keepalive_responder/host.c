@@ -187,6 +187,20 @@ bool host_ua_match(const struct sip_msg *msg, void *arg)
 }
 
 
+/*
+ * Does a local UA own the Request-URI user (contact user, AOR user,
+ * catch-all)?  Unlike host_ua_match(), never baresip 1.1's fallback
+ * account, which takes every user: the enumeration guard counts names
+ * nobody owns, or a scanner's every guess would ring the phone.
+ */
+bool host_ua_owns(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+
+	return uag_find(&msg->uri.user) != NULL;
+}
+
+
 /**
  * The UA a request addresses: the one baresip matches to the
  * Request-URI user, else the first UA

@@ -464,6 +464,7 @@ int  host_abi_check(void);
 const char *host_built_for(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
 bool host_ua_match(const struct sip_msg *msg, void *arg);
+bool host_ua_owns(const struct sip_msg *msg, void *arg);
 void host_log(int level, const char *fmt, ...);
 struct ua *host_ua_for(const struct pl *user);
 void host_mwi(struct ua *ua, const struct pl *body);

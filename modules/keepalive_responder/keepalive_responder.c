@@ -957,7 +957,7 @@ static int module_init(void)
 	kar.guard.cfg.drop_ua = &kar.drop_ua;
 	kar.guard.cfg.trusted = &kar.trusted;
 	kar.guard.cfg.block = kar.guard.block;
-	kar.guard.cfg.uah = kar.pol.uah;
+	kar.guard.cfg.uah = host_ua_owns;
 
 	err = kar_chain_attach(&kar.chain, sip, head_handler, tail_handler,
 			       NULL);
