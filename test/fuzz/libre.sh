@@ -122,15 +122,13 @@ rc=0
 
 # apt has checked every file it got against the archive's signed index
 dsc=$apt_dir/${src}_${ver#*:}.dsc
-[ -f "$dsc" ] || { cat "$apt_dir/source.log" >&2
-	die "cannot fetch $src $ver from $uris"; }
-if [ $rc -eq 0 ]; then
+if [ $rc -eq 0 ] && [ -f "$dsc" ]; then
 	dpkg-source -x "$dsc" "$out/src" >"$apt_dir/unpack.log" 2>&1 ||
 		{ cat "$apt_dir/unpack.log" >&2; die "cannot unpack $dsc"; }
 else
-	# Some archives (snapshots, partial mirrors) lack the Debian part;
-	# the upstream tarball alone is the code Debian patches, so go on,
-	# but say so where the fuzz log shows it
+	# Some archives (snapshots, partial mirrors) lack the Debian part
+	# or the .dsc; the upstream tarball alone is the code Debian
+	# patches, so go on, but say so where the fuzz log shows it
 	orig=$(find "$apt_dir" -maxdepth 1 -name "${src}_*.orig.tar.*" |
 		head -n 1)
 	[ -n "$orig" ] || { cat "$apt_dir/source.log" >&2
