@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) 2026 keepalive_responder developers
-"""ab_sdp.py -- the capability SDP's CPU cost, A/B in one baresip.
+"""ab.py -- one feature's CPU cost, A/B in alternating segments.
 
 bench.py measures each row in its own baresip processes, one row after
-the other; on a shared machine the CPU per request then moves by more
-between processes and minutes than the SDP costs.  This runs one baresip
-with the module and sends it the same sipp load in alternating segments,
-with Accept: application/sdp (the 200 carries the capability SDP) and
-Accept: text/plain (bodiless 200), reading the process's schedstat run
-time around each segment.  Segments alternate in ABBA order.
+the other; on a shared or virtual machine the CPU per request then
+moves by more between processes and minutes than a small feature
+costs.  This sends the same sipp load in alternating segments (ABBA
+order) and reads the responder's schedstat run time around each one:
 
-    test/bench/ab_sdp.py \\
+  sdp    one baresip with the module; Accept: application/sdp (the 200
+         carries the capability SDP) against Accept: text/plain
+         (bodiless 200)
+  watch  two baresips with the module, started together and pinned to
+         the same core, keepalive_responder_watch event against off;
+         the same bodiless OPTIONS to each
+
+    test/bench/ab.py sdp \\
         --module test/bench/.build/module/keepalive_responder.so
 
-Prints every segment and per rate the medians and their ratio.
+Prints every segment and per rate the medians and their ratio (B/A).
 """
 
 import argparse
@@ -31,6 +36,18 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import kar_harness as kh                                # noqa: E402
 
+BASE_CONF = ["keepalive_responder_rate\t0",
+             "keepalive_responder_log\t\tnone"]
+
+# variant: (A, B) as (label, extra config lines, Accept) per side; sides
+# with the same config share one baresip
+VARIANTS = {
+    "sdp": (("bare", [], "text/plain"),
+            ("sdp", [], "application/sdp")),
+    "watch": (("off", ["keepalive_responder_watch\toff"], "text/plain"),
+              ("on", ["keepalive_responder_watch\tevent"], "text/plain")),
+}
+
 
 def cpu_ns(pid):
     ns = 0
@@ -42,6 +59,7 @@ def cpu_ns(pid):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("variant", choices=sorted(VARIANTS))
     ap.add_argument("--module", required=True)
     ap.add_argument("--baresip", default="/usr/bin/baresip")
     ap.add_argument("--rates", default="1000,4000")
@@ -55,28 +73,32 @@ def main():
         scen = f.read()
     if "Accept: application/sdp" not in scen:
         sys.exit("options_nouser.xml no longer sends Accept: application/sdp")
-    files = {"sdp": os.path.join(work, "sdp.xml"),
-             "bare": os.path.join(work, "bare.xml")}
-    with open(files["sdp"], "w") as f:
-        f.write(scen)
-    with open(files["bare"], "w") as f:
-        f.write(scen.replace("Accept: application/sdp",
-                             "Accept: text/plain"))
 
-    bs = kh.Baresip(args.baresip, args.module,
-                    ["keepalive_responder_rate\t0",
-                     "keepalive_responder_log\t\tnone"], False)
+    sides = VARIANTS[args.variant]
+    procs = {}          # config (tuple) -> Baresip
+    files = {}
+    for label, conf, accept in sides:
+        files[label] = os.path.join(work, label + ".xml")
+        with open(files[label], "w") as f:
+            f.write(scen.replace("Accept: application/sdp",
+                                 "Accept: " + accept))
+        if tuple(conf) not in procs:
+            procs[tuple(conf)] = kh.Baresip(args.baresip, args.module,
+                                            BASE_CONF + conf, False)
     out = {}
     try:
-        bs.start()
         pin = len(os.sched_getaffinity(0)) >= 2
-        if pin:
-            subprocess.run(["taskset", "-pc", "1", str(bs.proc.pid)],
-                           stdout=subprocess.DEVNULL, check=True)
+        for bs in procs.values():
+            bs.start()
+            if pin:
+                subprocess.run(["taskset", "-pc", "1", str(bs.proc.pid)],
+                               stdout=subprocess.DEVNULL, check=True)
 
-        def segment(name, rate):
+        def segment(side, rate):
+            label, conf, _ = side
+            bs = procs[tuple(conf)]
             n = int(rate * args.seconds)
-            cmd = ["sipp", "-sf", files[name], "-i", kh.HOST,
+            cmd = ["sipp", "-sf", files[label], "-i", kh.HOST,
                    "-p", str(kh.pick_ports()[0]),
                    "%s:%d" % (kh.HOST, bs.sip_port), "-m", str(n),
                    "-r", str(rate), "-rp", "1000", "-nostdin",
@@ -91,30 +113,28 @@ def main():
                                 stderr=subprocess.DEVNULL).returncode
             us = (cpu_ns(bs.proc.pid) - c0) / n / 1000.0
             print("%5d/s %-4s %7.1f us/req%s" % (
-                rate, name, us, "" if rc == 0 else "  (sipp rc %d)" % rc),
+                rate, label, us, "" if rc == 0 else "  (sipp rc %d)" % rc),
                 flush=True)
             return us
 
         for rate in (int(x) for x in args.rates.split(",")):
             for i in range(args.pairs):
-                order = ("bare", "sdp") if i % 2 == 0 else ("sdp", "bare")
-                for name in order:
-                    out.setdefault((rate, name), []).append(
-                        segment(name, rate))
+                order = sides if i % 2 == 0 else sides[::-1]
+                for side in order:
+                    out.setdefault((rate, side[0]), []).append(
+                        segment(side, rate))
     finally:
-        bs.cleanup()
+        for bs in procs.values():
+            bs.cleanup()
         shutil.rmtree(work, ignore_errors=True)
 
-    for (rate, name) in sorted(out):
-        if name != "bare":
-            continue
-        a, b = out[(rate, "bare")], out[(rate, "sdp")]
-        print("%d/s: bodiless median %.1f us, with SDP %.1f us: %.2fx"
-              " (pairs %s)" % (rate, statistics.median(a),
-                               statistics.median(b),
-                               statistics.median(b) / statistics.median(a),
-                               " ".join("%.2f" % (y / x)
-                                        for x, y in zip(a, b))))
+    (la, _, _), (lb, _, _) = sides
+    for rate in sorted({r for r, _ in out}):
+        a, b = out[(rate, la)], out[(rate, lb)]
+        print("%d/s: %s median %.1f us, %s %.1f us: %.2fx (pairs %s)" % (
+            rate, la, statistics.median(a), lb, statistics.median(b),
+            statistics.median(b) / statistics.median(a),
+            " ".join("%.2f" % (y / x) for x, y in zip(a, b))))
     return 0
 
 
