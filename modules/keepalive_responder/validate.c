@@ -267,11 +267,22 @@ static bool cseq_valid(const struct sip_msg *msg)
 }
 
 
-/* URI schemes are case-insensitive (RFC 3261 19.1.4) */
+/* The scheme is what precedes the Request-URI's first colon: libre's
+   URI decoder takes the first match anywhere in it (":sip:x" decodes
+   as sip).  Schemes are case-insensitive (RFC 3261 19.1.4). */
 static bool scheme_valid(const struct sip_msg *msg)
 {
-	return !pl_strcasecmp(&msg->uri.scheme, "sip") ||
-		!pl_strcasecmp(&msg->uri.scheme, "sips");
+	const char *colon = pl_strchr(&msg->ruri, ':');
+	struct pl scheme;
+
+	if (!colon)
+		return false;
+
+	scheme.p = msg->ruri.p;
+	scheme.l = colon - msg->ruri.p;
+
+	return !pl_strcasecmp(&scheme, "sip") ||
+		!pl_strcasecmp(&scheme, "sips");
 }
 
 

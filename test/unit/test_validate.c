@@ -128,6 +128,10 @@ static void test_scheme(void)
 		"OPTIONS si%70:192.0.2.1 SIP/2.0\r\n",
 		/* A name-addr is no Request-URI (RFC 4475 3.1.2.11) */
 		"OPTIONS <sip:alice@192.0.2.1> SIP/2.0\r\n",
+		/* No scheme: libre's URI decoder finds "sip:" after the
+		   colon all the same */
+		"OPTIONS :sip:192.0.2.1 SIP/2.0\r\n",
+		"OPTIONS ::sip:alice@192.0.2.1 SIP/2.0\r\n",
 	};
 	char *text = NULL;
 	size_t i;
