@@ -854,7 +854,8 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
 /**
  * What the guard does with a request, before the rate limit and the
  * decision: in this order, scanner User-Agents block their source and
- * are dropped; blocked sources are dropped; out-of-dialog requests to
+ * are dropped; in-dialog requests, ACK and CANCEL pass; blocked
+ * sources' other requests are dropped; out-of-dialog requests to
  * unknown users count towards the source's limit.
  *
  * @param g   Guard configuration and state
@@ -887,14 +888,18 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 		return KAR_G_DROP;
 	}
 
+	/* A dialog or transaction the stack has goes on, blocked source
+	   or not: the module swallows no in-dialog request, ACK gets no
+	   answer and CANCEL one that names no user */
+	kar_hdr_totag(&totag, msg);
+	if (pl_isset(&totag) || !pl_strcmp(&msg->met, "ACK") ||
+	    !pl_strcmp(&msg->met, "CANCEL"))
+		return KAR_G_PASS;
+
 	if (kar_block_check(g->block, &msg->src, now))
 		return KAR_G_DROP;
 
 	if (trusted || !pl_isset(&msg->uri.user))
-		return KAR_G_PASS;
-
-	kar_hdr_totag(&totag, msg);
-	if (pl_isset(&totag))
 		return KAR_G_PASS;
 
 	/* The lookup the core answers by: a local UA's user is no

@@ -175,6 +175,7 @@ uint32_t kar_hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
 		       const struct sip_hdr **first);
 int  kar_hdr_via(struct sip_via *via, const struct sip_msg *msg);
 void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg);
+bool kar_raw_dialog(const struct mbuf *mb);
 
 enum kar_reply kar_validate(const struct sip_msg *msg, bool summary);
 void kar_validate_body(struct pl *body, const struct sip_msg *msg);

@@ -5,7 +5,8 @@
  *
  * libre decodes every datagram before a SIP listener sees it.  A UDP
  * helper on the SIP socket sees it first: while its source is blocked
- * (guard.c), the helper drops it there, for one keyed hash lookup.
+ * (guard.c), the helper drops it there, for one keyed hash lookup,
+ * unless its bytes say it may belong to a dialog (kar_raw_dialog()).
  *
  * The module learns the socket from the requests it receives (msg->sock)
  * and registers one helper per socket.  The socket belongs to baresip,
@@ -116,13 +117,16 @@ static void udpdrop_destructor(void *arg)
 }
 
 
-/* Per datagram: one hash lookup, nothing allocated or printed */
+/* Per datagram: one hash lookup, nothing allocated or printed.  What
+   may belong to a dialog or transaction the stack has is decoded and
+   judged after (kar_guard_check()): the module swallows no in-dialog
+   request, and calls the stack took before the block end normally. */
 static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct kar_udpdrop *ud = arg;
-	(void)mb;
 
-	if (!kar_block_check(ud->b, src, tmr_jiffies()))
+	if (!kar_block_check(ud->b, src, tmr_jiffies()) ||
+	    kar_raw_dialog(mb))
 		return false;
 
 	/* The method is unknown before decoding */

@@ -191,6 +191,162 @@ void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg)
 }
 
 
+/* Does the line [p, p + n) start with s, whatever the case? */
+static bool raw_prefix(const char *p, size_t n, const char *s)
+{
+	struct pl pl = {p, str_len(s)};
+
+	return n >= pl.l && !pl_strcasecmp(&pl, s);
+}
+
+
+/* A run of characters other than blanks and line ends, at least one */
+static const char *raw_token(const char *p, const char *end)
+{
+	const char *q = p;
+
+	while (q < end && *q != ' ' && *q != '\t' && *q != '\r' &&
+	       *q != '\n')
+		++q;
+
+	return q > p ? q : NULL;
+}
+
+
+/*
+ * The start line as libre's decoder takes it: two parts without blanks,
+ * each followed by one space, then the rest up to CRs and an LF.  It is
+ * a request when the rest is "SIP/2.0", else a response; a line of
+ * another shape is nothing libre decodes.
+ */
+enum raw_start {
+	RAW_NONE,
+	RAW_REQUEST,
+	RAW_RESPONSE,
+};
+
+static enum raw_start raw_start(struct pl *met, const char *p,
+				const char *end)
+{
+	const char *q = raw_token(p, end);
+	struct pl rest;
+
+	if (!q)
+		return RAW_NONE;
+
+	met->p = p;
+	met->l = q - p;
+
+	if (q == end || *q++ != ' ' || !(q = raw_token(q, end)) ||
+	    q == end || *q++ != ' ')
+		return RAW_NONE;
+
+	rest.p = q;
+	rest.l = end - q;
+	q = pl_strchr(&rest, '\n');
+	if (!q)
+		return RAW_NONE;
+
+	rest.l = q - rest.p;
+	while (rest.l && rest.p[rest.l - 1] == '\r')
+		--rest.l;
+
+	return pl_strcmp(&rest, "SIP/2.0") ? RAW_RESPONSE : RAW_REQUEST;
+}
+
+
+/* Is a header line named To, long or compact?  The name is what comes
+   before the colon, trailing blanks left out. */
+static bool raw_is_to(const char *p, size_t n)
+{
+	const struct pl line = {p, n};
+	const char *colon = pl_strchr(&line, ':');
+	size_t l;
+
+	if (!colon)
+		return false;
+
+	for (l = colon - p; l && (p[l - 1] == ' ' || p[l - 1] == '\t'); l--)
+		;
+
+	return (l == 2 && raw_prefix(p, l, "to")) ||
+		(l == 1 && raw_prefix(p, l, "t"));
+}
+
+
+/* "tag" anywhere in the line, whatever the case */
+static bool raw_has_tag(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i++) {
+		if (raw_prefix(p + i, n - i, "tag"))
+			return true;
+	}
+
+	return false;
+}
+
+
+/**
+ * May a datagram belong to a dialog or transaction the stack has, as its
+ * bytes say before decoding?  A response, an ACK or CANCEL, or a request
+ * with a To header (by name, folded lines included) that has "tag" in
+ * it.  It errs towards yes: what it lets through is decoded and judged
+ * by kar_hdr_totag() after, so it only needs to miss nothing that libre
+ * would decode as one of those.
+ *
+ * @param mb Datagram (from its position)
+ *
+ * @return true if it may
+ */
+bool kar_raw_dialog(const struct mbuf *mb)
+{
+	const char *p, *end, *eol;
+	struct pl met, rest;
+	bool to = false;
+
+	if (!mb)
+		return false;
+
+	p = (const char *)mbuf_buf(mb);
+	end = p + mbuf_get_left(mb);
+
+	switch (raw_start(&met, p, end)) {
+
+	case RAW_NONE:
+		return false;
+
+	case RAW_RESPONSE:
+		return true;
+
+	default:
+		if (!pl_strcmp(&met, "ACK") || !pl_strcmp(&met, "CANCEL"))
+			return true;
+		break;
+	}
+
+	/* Every line, the body's too: a header read where there is none
+	   costs a decode, one missed would swallow a request */
+	for (; p < end; p = eol + 1) {
+
+		rest.p = p;
+		rest.l = end - p;
+		eol = pl_strchr(&rest, '\n');
+		if (!eol)
+			eol = end;
+
+		if (*p != ' ' && *p != '\t')
+			to = raw_is_to(p, eol - p);
+
+		if (to && raw_has_tag(p, eol - p))
+			return true;
+	}
+
+	return false;
+}
+
+
 /*
  * Content-Length as RFC 3261 20.14 writes it: 1*DIGIT.  libre's own
  * pl_u32() reads "-1" or "x" as 0 and wraps beyond 2^32, so it is not

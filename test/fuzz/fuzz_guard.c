@@ -21,15 +21,19 @@
  *
  * Properties checked (abort() with a message when one fails), against
  * a plain model of the documented rules kept per source address:
- *   - the helper drops a datagram exactly when its source is blocked,
- *     and counts each one it drops;
+ *   - the helper drops only datagrams of blocked sources, and counts
+ *     each one it drops; of a blocked source it drops every request
+ *     that is neither an ACK nor a CANCEL and has no "tag" in it; what
+ *     it drops never decodes as a response, an ACK or CANCEL, or a
+ *     request with a To tag (the module swallows no in-dialog request);
  *   - a request without a Via is dropped; a scanner User-Agent blocks
  *     an untrusted source (reported once: later ones are just dropped);
  *     a trusted source is never blocked;
  *   - out-of-dialog requests to users no local UA has count per source,
  *     each distinct user once, and the one that reaches the limit
- *     blocks the source; in-dialog requests, requests to a local UA's
- *     user or without a user part, and trusted sources pass;
+ *     blocks the source; in-dialog requests, ACK and CANCEL pass,
+ *     blocked source or not; requests to a local UA's user or without
+ *     a user part, and trusted sources pass;
  *   - an in-dialog request is never answered;
  *   - kar_block_count() is the number of sources the model blocked.
  *
@@ -39,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <re.h>
 #include "kar.h"
 
@@ -170,6 +175,28 @@ static bool ref_totag(const struct sip_msg *msg)
 }
 
 
+/* In a dialog or transaction the stack may have: ACK, CANCEL, a To tag */
+static bool ref_dialog(const struct sip_msg *msg)
+{
+	return !pl_strcmp(&msg->met, "ACK") ||
+		!pl_strcmp(&msg->met, "CANCEL") || ref_totag(msg);
+}
+
+
+/* "tag" anywhere in the bytes, whatever the case */
+static bool ref_has_tag(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i++) {
+		if (!strncasecmp((const char *)p + i, "tag", 3))
+			return true;
+	}
+
+	return false;
+}
+
+
 /* What the documented rules say the guard does; updates the model */
 static enum kar_guard model_guard(struct model *m, bool trusted,
 				  const struct sip_msg *msg,
@@ -190,11 +217,13 @@ static enum kar_guard model_guard(struct model *m, bool trusted,
 		return KAR_G_BLOCK_UA;
 	}
 
+	if (ref_dialog(msg))
+		return KAR_G_PASS;
+
 	if (m->blocked)
 		return KAR_G_DROP;
 
-	if (trusted || !pl_isset(&msg->uri.user) || ref_totag(msg) ||
-	    ua_alice(msg, NULL))
+	if (trusted || !pl_isset(&msg->uri.user) || ua_alice(msg, NULL))
 		return KAR_G_PASS;
 
 	for (i = 0; i < m->n; i++) {
@@ -290,14 +319,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The helper, before decoding */
 		before = dropped(&st);
 		drop = uh->recvh(&src, mb, ud);
-		CHECK(drop == m->blocked, "%j: helper drop %d, blocked %d",
-		      &src, drop, m->blocked);
+		CHECK(!drop || m->blocked, "%j: helper dropped, not blocked",
+		      &src);
 		CHECK(dropped(&st) == before + drop, "drop not counted once");
-		if (drop)
-			goto next;
 
 		mb->pos = 0;
-		if (sip_msg_decode(&msg, mb) || !msg->req)
+		if (sip_msg_decode(&msg, mb))
+			goto next;
+
+		CHECK(!drop || (msg->req && !ref_dialog(msg)),
+		      "%j: dropped before decoding, but in a dialog:\n%b",
+		      &src, p + 1, n - 1);
+		CHECK(drop || !m->blocked || !msg->req || ref_dialog(msg) ||
+		      ref_has_tag(p + 1, n - 1),
+		      "%j: blocked, no sign of a dialog, not dropped:\n%b",
+		      &src, p + 1, n - 1);
+		if (drop || !msg->req)
 			goto next;
 
 		msg->src = src;

@@ -130,6 +130,54 @@ static void test_limit(void)
 }
 
 
+/* A blocked source's dialogs and transactions go on: in-dialog
+   requests, ACK and CANCEL pass (the module swallows no in-dialog
+   request); its out-of-dialog requests stay dropped */
+static void test_blocked_dialog(void)
+{
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT; i++)
+		(void)unknown(&e, i, NULL, T0);
+	CU_ASSERT_EQUAL_FATAL(kar_block_count(e.b, T0), 1);
+
+	CU_ASSERT_EQUAL(req(&e, "BYE", "user1", "to-1", NULL, NULL, T0 + 1),
+			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "ACK", "user1", "to-1", NULL, NULL, T0 + 1),
+			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "ACK", "user1", NULL, NULL, NULL, T0 + 1),
+			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "CANCEL", "user2", NULL, NULL, NULL, T0 + 1),
+			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "user3", "to-3", NULL, NULL,
+			    T0 + 1), KAR_G_PASS);
+
+	/* A tag of a namesake header is no To tag */
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "user3", NULL,
+			    "Aabsk: <sip:x@127.0.0.1>;tag=x\r\n", NULL,
+			    T0 + 1), KAR_G_DROP);
+	CU_ASSERT_EQUAL(req(&e, "INVITE", "user4", NULL, NULL, NULL, T0 + 1),
+			KAR_G_DROP);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, NULL, T0 + 1),
+			KAR_G_DROP);
+
+	/* Nor do they count before a block */
+	for (i = 0; i < 3 * LIMIT; i++) {
+		char user[16];
+
+		re_snprintf(user, sizeof(user), "c%u", i);
+		CU_ASSERT_EQUAL(req(&e, i % 2 ? "ACK" : "CANCEL", user, NULL,
+				    NULL, "127.0.0.5", T0 + 2), KAR_G_PASS);
+	}
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 2), 1);
+
+	mem_deref(e.b);
+}
+
+
 /* The window: names older than 60 s are forgotten */
 static void test_window(void)
 {
@@ -360,6 +408,7 @@ static void test_alloc(void)
 
 static CU_TestInfo tests[] = {
 	{"limit",        test_limit},
+	{"blocked_dialog", test_blocked_dialog},
 	{"window",       test_window},
 	{"window_edge",  test_window_edge},
 	{"exempt",       test_exempt},

@@ -5,8 +5,9 @@
  *
  * A real libre SIP stack on loopback: a listener stands in for the
  * module's head listener and hands the helper each request's socket.
- * Blocked sources' datagrams must never reach the SIP layer, others
- * must; the helper must survive the transport's close and reopen, and
+ * Blocked sources' datagrams must never reach the SIP layer, unless
+ * they may be in a dialog; others must; the helper must survive the
+ * transport's close and reopen, and
  * the module's unload with and without the socket (run under ASan and
  * valgrind too).
  */
@@ -35,6 +36,7 @@ static struct {
 	struct sa laddr;
 	unsigned seen[NCLIENT];
 	unsigned cseq;
+	const char *to_params;   /**< the blocked client's, after To */
 	int werr;
 } t;
 
@@ -161,12 +163,14 @@ static int send_req(size_t who)
 			  "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ud%u\r\n"
 			  "Max-Forwards: 70\r\n"
 			  "From: <sip:unit@%s>;tag=u1\r\n"
-			  "To: <sip:alice@%J>\r\n"
+			  "To: <sip:alice@%J>%s\r\n"
 			  "Call-ID: udpdrop-%u\r\n"
 			  "CSeq: %u OPTIONS\r\n"
 			  "Content-Length: 0\r\n"
 			  "\r\n", &t.laddr, client_addr[who], t.cseq,
-			  client_addr[who], &t.laddr, t.cseq, t.cseq);
+			  client_addr[who], &t.laddr,
+			  who == BLOCKED && t.to_params ? t.to_params : "",
+			  t.cseq, t.cseq);
 	if (!err) {
 		mb->pos = 0;
 		err = udp_send(t.cl[who], &t.laddr, mb);
@@ -243,6 +247,35 @@ static void test_drop(void)
 }
 
 
+/* A request that may be in a dialog is decoded, blocked source or not:
+   the guard judges it after (calls taken before the block end) */
+static void test_dialog(void)
+{
+	CU_ASSERT_EQUAL_FATAL(setup(), 0);
+
+	round_trip(false);
+	CU_ASSERT_TRUE(kar_block_add(t.b, &t.caddr[BLOCKED], tmr_jiffies()));
+
+	t.to_params = ";tag=d1";
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 1);
+	CU_ASSERT_EQUAL(dropped(), 0);
+
+	/* Folded, upper case, blanks around the equals sign */
+	t.to_params = ";x=1 ;\r\n TAG = d1";
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 2);
+	CU_ASSERT_EQUAL(dropped(), 0);
+
+	t.to_params = NULL;
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 2);
+	CU_ASSERT_EQUAL(dropped(), 1);
+
+	teardown();
+}
+
+
 /* baresip closes and reopens its transports (network change): the
    helper dies with the socket, the new socket gets a new one */
 static void test_reopen(void)
@@ -309,6 +342,7 @@ static void test_args(void)
 
 static CU_TestInfo tests[] = {
 	{"drop",         test_drop},
+	{"dialog",       test_dialog},
 	{"reopen",       test_reopen},
 	{"stack_first",  test_stack_first},
 	{"args",         test_args},

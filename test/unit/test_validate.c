@@ -553,6 +553,97 @@ static void test_names(void)
 }
 
 
+/* What the UDP helper lets a blocked source's datagram through for:
+   each case as bytes, and as libre decodes it, where it can, with the
+   property the helper needs: no To tag (by name), ACK, CANCEL or
+   response that the bytes miss */
+static void test_raw_dialog(void)
+{
+#define RQ(m, to) m " sip:a@192.0.2.1 SIP/2.0\r\n" VIA FROM to CALLID \
+	"CSeq: 1 " m "\r\n"
+	static const struct {
+		const char *text;
+		bool may;
+	} v[] = {
+		{RQ("OPTIONS", TO) "\r\n",                              false},
+		{RQ("OPTIONS", "To: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n", true},
+		{RQ("OPTIONS", "t: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n",  true},
+		{RQ("OPTIONS", "to: sip:a@192.0.2.1;TAG=1\r\n") "\r\n",   true},
+		{RQ("BYE", "To  : <sip:a@192.0.2.1> ; tag = 1\r\n") "\r\n",
+		 true},
+		/* folded */
+		{RQ("BYE", "To: <sip:a@192.0.2.1>\r\n ;tag=1\r\n") "\r\n",
+		 true},
+		{RQ("BYE", "To: <sip:a@192.0.2.1>;\r\n\ttag=1\r\n") "\r\n",
+		 true},
+		/* lines ending in LF alone */
+		{"INFO sip:a@192.0.2.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10"
+		 ";branch=z9hG4bK-lf\nFrom: <sip:p@192.0.2.10>;tag=f\n"
+		 "To: <sip:a@192.0.2.1>;tag=2\nCall-ID: lf\nCSeq: 1 INFO\n"
+		 "\n",                                                  true},
+		/* the URI's own parameter: no To tag, decoded all the same */
+		{RQ("OPTIONS", "To: <sip:a@192.0.2.1;tag=1>\r\n") "\r\n", true},
+		/* a tag elsewhere is none: From, a namesake, another name */
+		{RQ("OPTIONS", TO "Aabsk: <sip:x@192.0.2.1>;tag=x\r\n")
+		 "\r\n",                                                false},
+		{RQ("OPTIONS", TO "Tox: <sip:x@192.0.2.1>;tag=x\r\n") "\r\n",
+		 false},
+		{RQ("OPTIONS", TO "X-To: ;tag=x\r\n") "\r\n",            false},
+		{RQ("ACK", TO) "\r\n",                                  true},
+		{RQ("CANCEL", TO) "\r\n",                               true},
+		{RQ("ACKX", TO) "\r\n",                                 false},
+		{RQ("ack", TO) "\r\n",                                  false},
+		/* a response, as libre reads the start line */
+		{"SIP/2.0 200 OK\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		{"OPTIONSIP/2.0 200 OK\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		{"OPTIONS 200 x SIP/2.0\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		{"SIP/2.0 200 OK\r\rX\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		/* nothing libre decodes */
+		{"",                                                     false},
+		{"\r\n\r\n",                                             false},
+		{"\r\n" RQ("ACK", "To: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n",
+		 false},
+		{"OPTIONS  sip:a@192.0.2.1 SIP/2.0\r\n" VIA FROM TO CALLID
+		 "\r\n",                                                false},
+		{"OPTIONS sip:a@192.0.2.1 SIP/2.0",                      false},
+	};
+#undef RQ
+	struct mbuf *mb;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *m = NULL;
+		struct pl totag;
+
+		mb = mbuf_alloc(512);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+		CU_ASSERT_EQUAL_FATAL(mbuf_write_str(mb, v[i].text), 0);
+		mb->pos = 0;
+
+		CU_ASSERT_EQUAL(kar_raw_dialog(mb), v[i].may);
+		CU_ASSERT_EQUAL(mb->pos, 0);
+
+		if (!sip_msg_decode(&m, mb)) {
+			kar_hdr_totag(&totag, m);
+			if (!m->req || pl_isset(&totag) ||
+			    !pl_strcmp(&m->met, "ACK") ||
+			    !pl_strcmp(&m->met, "CANCEL"))
+				CU_ASSERT_TRUE(v[i].may);
+		}
+
+		mem_deref(m);
+		mem_deref(mb);
+	}
+
+	CU_ASSERT_FALSE(kar_raw_dialog(NULL));
+}
+
+
 /* RFC 3261 8.2's order: 416 before 420 */
 static void test_order(void)
 {
@@ -673,6 +764,7 @@ static void test_answers(void)
 static CU_TestInfo tests[] = {
 	{"valid",        test_valid},
 	{"scheme",       test_scheme},
+	{"raw_dialog",   test_raw_dialog},
 	{"require",      test_require},
 	{"unsupported",  test_unsupported},
 	{"cseq",         test_cseq},
