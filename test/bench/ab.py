@@ -12,9 +12,9 @@ order) and reads the responder's schedstat run time around each one:
   sdp    one baresip with the module; Accept: application/sdp (the 200
          carries the capability SDP) against Accept: text/plain
          (bodiless 200)
-  watch  two baresips with the module, started together and pinned to
-         the same core, keepalive_responder_watch event against off;
-         the same bodiless OPTIONS to each
+
+Features that need another config (the probe watch) cannot alternate
+in one process: bench.py measures those rows side by side (PAIRS).
 
     test/bench/ab.py sdp \\
         --module test/bench/.build/module/keepalive_responder.so
@@ -44,8 +44,6 @@ BASE_CONF = ["keepalive_responder_rate\t0",
 VARIANTS = {
     "sdp": (("bare", [], "text/plain"),
             ("sdp", [], "application/sdp")),
-    "watch": (("off", ["keepalive_responder_watch\toff"], "text/plain"),
-              ("on", ["keepalive_responder_watch\tevent"], "text/plain")),
 }
 
 
