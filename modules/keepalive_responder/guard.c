@@ -851,6 +851,20 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
 }
 
 
+/* In a dialog or a transaction the stack may have: a To tag (by name),
+   ACK (never answered) or CANCEL (answered for its INVITE, naming no
+   user) */
+static bool in_dialog(const struct sip_msg *msg)
+{
+	struct pl totag;
+
+	kar_hdr_totag(&totag, msg);
+
+	return pl_isset(&totag) || !pl_strcmp(&msg->met, "ACK") ||
+		!pl_strcmp(&msg->met, "CANCEL");
+}
+
+
 /**
  * What the guard does with a request, before the rate limit and the
  * decision: in this order, scanner User-Agents block their source and
@@ -867,7 +881,6 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
 enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 			       const struct sip_msg *msg, uint64_t now)
 {
-	struct pl totag;
 	bool trusted;
 
 	if (!g || !msg)
@@ -889,17 +902,11 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 	}
 
 	/* A dialog or transaction the stack has goes on, blocked source
-	   or not: the module swallows no in-dialog request, ACK gets no
-	   answer and CANCEL one that names no user */
-	kar_hdr_totag(&totag, msg);
-	if (pl_isset(&totag) || !pl_strcmp(&msg->met, "ACK") ||
-	    !pl_strcmp(&msg->met, "CANCEL"))
-		return KAR_G_PASS;
-
+	   or not: the module swallows no in-dialog request */
 	if (kar_block_check(g->block, &msg->src, now))
-		return KAR_G_DROP;
+		return in_dialog(msg) ? KAR_G_PASS : KAR_G_DROP;
 
-	if (trusted || !pl_isset(&msg->uri.user))
+	if (trusted || !pl_isset(&msg->uri.user) || in_dialog(msg))
 		return KAR_G_PASS;
 
 	/* The lookup the core answers by: a local UA's user is no
