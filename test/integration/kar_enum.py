@@ -311,9 +311,8 @@ SIP_TIMERS_STOP = (2 * 32.0 + 10.0) * kh.TIME_SCALE
 
 def stop(runner, bs, name, timers=False):
     runner.guard = None
-    if timers:
-        bs.STOP = SIP_TIMERS_STOP
-    runner.run(name + "_clean_shutdown", kh.t_shutdown, bs)
+    runner.run(name + "_clean_shutdown", kh.t_shutdown, bs,
+               SIP_TIMERS_STOP if timers else None)
     if runner.failed:
         print("--- tail of %s ---\n%s\n---" % (bs.logpath, bs.log_tail()),
               file=sys.stderr, flush=True)

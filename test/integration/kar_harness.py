@@ -896,11 +896,12 @@ class Baresip(TempProcess):
         return "baresip is not running (exit status %r)" % (
             self.proc and self.proc.returncode)
 
-    def stop(self):
-        """Stop by PID: SIGTERM, then SIGKILL.  Returns exit status."""
+    def stop(self, timeout=None):
+        """Stop by PID: SIGTERM, then SIGKILL after timeout (default
+        STOP_TIMEOUT).  Returns exit status."""
         if self.proc is None:
             return None
-        return stop_process(self.proc, STOP_TIMEOUT)
+        return stop_process(self.proc, timeout or STOP_TIMEOUT)
 
     def cores(self):
         if self.dir is None:
@@ -1396,10 +1397,11 @@ def stats_value(st, path):
     return v
 
 
-def t_shutdown(bs):
-    """SIGTERM ends baresip cleanly: status 0, no core file."""
+def t_shutdown(bs, timeout=None):
+    """SIGTERM ends baresip cleanly (within timeout, default
+    STOP_TIMEOUT): status 0, no core file."""
     was_alive = bs.alive()
-    status = bs.stop()
+    status = bs.stop(timeout)
     cores = bs.cores()
     where = (" (core file(s) %s in %s%s)" % (
         ", ".join(cores), bs.dir, "" if bs.keep else "; use --keep")
