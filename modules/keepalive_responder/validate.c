@@ -18,6 +18,7 @@
  * is not a well-formed request at all.  Proxy-Require is for proxies
  * (RFC 3261 20.29) and is ignored, as a UAS must.  Pure: libre only.
  */
+#include <string.h>
 #include <re.h>
 #include "kar.h"
 
@@ -191,12 +192,16 @@ void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg)
 }
 
 
-/* Does the line [p, p + n) start with s, whatever the case? */
-static bool raw_prefix(const char *p, size_t n, const char *s)
-{
-	struct pl pl = {p, str_len(s)};
+/*
+ * Reading a datagram before libre decodes it runs for every datagram of
+ * a blocked source, so it is a plain byte loop (memchr() for the line
+ * ends), without libre's string helpers, which measure and copy.
+ */
 
-	return n >= pl.l && !pl_strcasecmp(&pl, s);
+/* ASCII lower case, for comparing with lower-case letters */
+static char raw_lc(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 
@@ -228,8 +233,8 @@ enum raw_start {
 static enum raw_start raw_start(struct pl *met, const char *p,
 				const char *end)
 {
-	const char *q = raw_token(p, end);
-	struct pl rest;
+	static const char ver[] = "SIP/2.0";
+	const char *q = raw_token(p, end), *eol;
 
 	if (!q)
 		return RAW_NONE;
@@ -241,46 +246,43 @@ static enum raw_start raw_start(struct pl *met, const char *p,
 	    q == end || *q++ != ' ')
 		return RAW_NONE;
 
-	rest.p = q;
-	rest.l = end - q;
-	q = pl_strchr(&rest, '\n');
-	if (!q)
+	eol = memchr(q, '\n', end - q);
+	if (!eol)
 		return RAW_NONE;
 
-	rest.l = q - rest.p;
-	while (rest.l && rest.p[rest.l - 1] == '\r')
-		--rest.l;
+	while (eol > q && eol[-1] == '\r')
+		--eol;
 
-	return pl_strcmp(&rest, "SIP/2.0") ? RAW_RESPONSE : RAW_REQUEST;
+	if (eol - q == sizeof(ver) - 1 && !memcmp(q, ver, sizeof(ver) - 1))
+		return RAW_REQUEST;
+
+	return RAW_RESPONSE;
 }
 
 
-/* Is a header line named To, long or compact?  The name is what comes
-   before the colon, trailing blanks left out. */
-static bool raw_is_to(const char *p, size_t n)
+/* Is the header line [p, end) named To, long or compact?  The name is
+   what comes before the colon, trailing blanks left out. */
+static bool raw_is_to(const char *p, const char *end)
 {
-	const struct pl line = {p, n};
-	const char *colon = pl_strchr(&line, ':');
-	size_t l;
-
-	if (!colon)
+	if (raw_lc(*p++) != 't')
 		return false;
 
-	for (l = colon - p; l && (p[l - 1] == ' ' || p[l - 1] == '\t'); l--)
-		;
+	if (p < end && raw_lc(*p) == 'o')
+		++p;
 
-	return (l == 2 && raw_prefix(p, l, "to")) ||
-		(l == 1 && raw_prefix(p, l, "t"));
+	while (p < end && (*p == ' ' || *p == '\t'))
+		++p;
+
+	return p < end && *p == ':';
 }
 
 
-/* "tag" anywhere in the line, whatever the case */
-static bool raw_has_tag(const char *p, size_t n)
+/* "tag" anywhere in [p, end), whatever the case */
+static bool raw_has_tag(const char *p, const char *end)
 {
-	size_t i;
-
-	for (i = 0; i + 3 <= n; i++) {
-		if (raw_prefix(p + i, n - i, "tag"))
+	for (; end - p >= 3; p++) {
+		if (raw_lc(p[0]) == 't' && raw_lc(p[1]) == 'a' &&
+		    raw_lc(p[2]) == 'g')
 			return true;
 	}
 
@@ -303,7 +305,7 @@ static bool raw_has_tag(const char *p, size_t n)
 bool kar_raw_dialog(const struct mbuf *mb)
 {
 	const char *p, *end, *eol;
-	struct pl met, rest;
+	struct pl met;
 	bool to = false;
 
 	if (!mb)
@@ -328,19 +330,22 @@ bool kar_raw_dialog(const struct mbuf *mb)
 
 	/* Every line, the body's too: a header read where there is none
 	   costs a decode, one missed would swallow a request */
-	for (; p < end; p = eol + 1) {
+	while (p < end) {
 
-		rest.p = p;
-		rest.l = end - p;
-		eol = pl_strchr(&rest, '\n');
+		eol = memchr(p, '\n', end - p);
 		if (!eol)
 			eol = end;
 
 		if (*p != ' ' && *p != '\t')
-			to = raw_is_to(p, eol - p);
+			to = raw_is_to(p, eol);
 
-		if (to && raw_has_tag(p, eol - p))
+		if (to && raw_has_tag(p, eol))
 			return true;
+
+		if (eol == end)
+			break;
+
+		p = eol + 1;
 	}
 
 	return false;
