@@ -565,10 +565,11 @@ static void test_raw_dialog(void)
 		const char *text;
 		bool may;
 	} v[] = {
-		{RQ("OPTIONS", TO) "\r\n",                              false},
-		{RQ("OPTIONS", "To: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n", true},
-		{RQ("OPTIONS", "t: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n",  true},
-		{RQ("OPTIONS", "to: sip:a@192.0.2.1;TAG=1\r\n") "\r\n",   true},
+		{RQ("OPTIONS", TO) "\r\n", false},
+		{RQ("OPTIONS", "To: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n",
+		 true},
+		{RQ("OPTIONS", "t: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n", true},
+		{RQ("OPTIONS", "to: sip:a@192.0.2.1;TAG=1\r\n") "\r\n", true},
 		{RQ("BYE", "To  : <sip:a@192.0.2.1> ; tag = 1\r\n") "\r\n",
 		 true},
 		/* folded */
@@ -580,36 +581,37 @@ static void test_raw_dialog(void)
 		{"INFO sip:a@192.0.2.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10"
 		 ";branch=z9hG4bK-lf\nFrom: <sip:p@192.0.2.10>;tag=f\n"
 		 "To: <sip:a@192.0.2.1>;tag=2\nCall-ID: lf\nCSeq: 1 INFO\n"
-		 "\n",                                                  true},
+		 "\n", true},
 		/* the URI's own parameter: no To tag, decoded all the same */
-		{RQ("OPTIONS", "To: <sip:a@192.0.2.1;tag=1>\r\n") "\r\n", true},
+		{RQ("OPTIONS", "To: <sip:a@192.0.2.1;tag=1>\r\n") "\r\n",
+		 true},
 		/* a tag elsewhere is none: From, a namesake, another name */
 		{RQ("OPTIONS", TO "Aabsk: <sip:x@192.0.2.1>;tag=x\r\n")
-		 "\r\n",                                                false},
+		 "\r\n", false},
 		{RQ("OPTIONS", TO "Tox: <sip:x@192.0.2.1>;tag=x\r\n") "\r\n",
 		 false},
-		{RQ("OPTIONS", TO "X-To: ;tag=x\r\n") "\r\n",            false},
-		{RQ("ACK", TO) "\r\n",                                  true},
-		{RQ("CANCEL", TO) "\r\n",                               true},
-		{RQ("ACKX", TO) "\r\n",                                 false},
-		{RQ("ack", TO) "\r\n",                                  false},
+		{RQ("OPTIONS", TO "X-To: ;tag=x\r\n") "\r\n", false},
+		{RQ("ACK", TO) "\r\n", true},
+		{RQ("CANCEL", TO) "\r\n", true},
+		{RQ("ACKX", TO) "\r\n", false},
+		{RQ("ack", TO) "\r\n", false},
 		/* a response, as libre reads the start line */
 		{"SIP/2.0 200 OK\r\n" VIA FROM TO CALLID
-		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
 		{"OPTIONSIP/2.0 200 OK\r\n" VIA FROM TO CALLID
-		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
 		{"OPTIONS 200 x SIP/2.0\r\n" VIA FROM TO CALLID
-		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
 		{"SIP/2.0 200 OK\r\rX\n" VIA FROM TO CALLID
-		 "CSeq: 1 OPTIONS\r\n\r\n",                             true},
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
 		/* nothing libre decodes */
-		{"",                                                     false},
-		{"\r\n\r\n",                                             false},
+		{"", false},
+		{"\r\n\r\n", false},
 		{"\r\n" RQ("ACK", "To: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n",
 		 false},
 		{"OPTIONS  sip:a@192.0.2.1 SIP/2.0\r\n" VIA FROM TO CALLID
-		 "\r\n",                                                false},
-		{"OPTIONS sip:a@192.0.2.1 SIP/2.0",                      false},
+		 "\r\n", false},
+		{"OPTIONS sip:a@192.0.2.1 SIP/2.0", false},
 	};
 #undef RQ
 	struct mbuf *mb;
