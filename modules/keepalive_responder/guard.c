@@ -852,16 +852,14 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
 
 
 /* In a dialog or a transaction the stack may have: a To tag (by name),
-   ACK (never answered) or CANCEL (answered for its INVITE, naming no
-   user) */
+   ACK or CANCEL */
 static bool in_dialog(const struct sip_msg *msg)
 {
 	struct pl totag;
 
 	kar_hdr_totag(&totag, msg);
 
-	return pl_isset(&totag) || !pl_strcmp(&msg->met, "ACK") ||
-		!pl_strcmp(&msg->met, "CANCEL");
+	return pl_isset(&totag) || kar_method_invite_txn(&msg->met);
 }
 
 

@@ -163,6 +163,7 @@ struct kar_policy {
 void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 		       const struct sip_msg *msg);
 enum kar_method kar_method_of(const struct pl *met);
+bool kar_method_invite_txn(const struct pl *met);
 const char *kar_method_name(enum kar_method meth);
 
 

@@ -512,7 +512,7 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 
 	/* libre answers a stray CANCEL with 481, which is right, and an
 	   ACK gets no answer at all */
-	if (!pl_strcmp(&msg->met, "ACK") || !pl_strcmp(&msg->met, "CANCEL"))
+	if (kar_method_invite_txn(&msg->met))
 		return false;
 
 	/* Untrusted sources get the stack's answer, as everywhere */

@@ -48,6 +48,21 @@ enum kar_method kar_method_of(const struct pl *met)
 }
 
 
+/**
+ * Is the method ACK or CANCEL?  Both belong to an INVITE's transaction:
+ * ACK is never answered, CANCEL is answered for its INVITE, and neither
+ * names anything a listener would answer on its own.
+ *
+ * @param met Method name (case-sensitive, RFC 3261 7.1)
+ *
+ * @return true if ACK or CANCEL
+ */
+bool kar_method_invite_txn(const struct pl *met)
+{
+	return !pl_strcmp(met, "ACK") || !pl_strcmp(met, "CANCEL");
+}
+
+
 const char *kar_method_name(enum kar_method meth)
 {
 	return (size_t)meth < KAR_M_N ? method_names[meth] : "?";

@@ -323,7 +323,7 @@ bool kar_raw_dialog(const struct mbuf *mb)
 		return true;
 
 	default:
-		if (!pl_strcmp(&met, "ACK") || !pl_strcmp(&met, "CANCEL"))
+		if (kar_method_invite_txn(&met))
 			return true;
 		break;
 	}

@@ -1153,11 +1153,10 @@ def main():
 
     # the small ratios, side by side
     pairs = {}        # (a, b) -> rate -> [(a us, b us, clean)]
-    names = {s.name for s in specs}
+    byname = {s.name: s for s in specs}
     for a, b, _ in ([] if "cpu" in skip else PAIRS):
-        if a not in names or b not in names:
+        if a not in byname or b not in byname:
             continue
-        byname = {s.name: s for s in specs}
         for rate in [r for r in rates if r <= PAIR_RATE_MAX]:
             log("== %s | %s side by side, %d/s" % (a, b, rate))
             try:

@@ -584,6 +584,17 @@ static void test_method_of(void)
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_NOTIFY), "NOTIFY");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_OTHER), "other");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_N), "?");
+
+	pl_set_str(&pl, "ACK");
+	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "CANCEL");
+	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "ack");
+	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "ACKX");
+	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "BYE");
+	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
 }
 
 
