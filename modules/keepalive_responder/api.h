@@ -47,6 +47,12 @@
 #define KAR_HAVE_UA_EVENT 1
 #endif
 
+/* 3.15: filter_registrar, and ua_req_check_origin(), the core's
+   decision whether a request's source may reach a UA */
+#if KAR_BARESIP >= KAR_V(3, 15)
+#define KAR_HAVE_CHECK_ORIGIN 1
+#endif
+
 #define KAR_STR_(x) #x
 #define KAR_STR(x) KAR_STR_(x)
 

@@ -62,6 +62,7 @@ enum ua_event {
 struct sip  *uag_sip(void);
 struct account *ua_account(const struct ua *ua);
 uint32_t account_regint(const struct account *acc);
+const char *account_aor(const struct account *acc);
 struct ua   *uag_find(const struct pl *cuser);
 struct list *uag_list(void);
 struct list *ua_calls(const struct ua *ua);

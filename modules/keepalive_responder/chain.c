@@ -21,6 +21,12 @@
  * module would see those first.  The tail listener answers, in exclusive
  * mode, what nobody handled.
  *
+ * Responses pass the same list.  To learn which answers were the
+ * stack's own (servers.c), two response listeners see them: one at
+ * the very head, before libre's client transactions, sees every
+ * response; one right behind libre's listeners sees only what no
+ * transaction of the stack matched.  Both only look and decline.
+ *
  * libre does not export its listener type; its layout (list element
  * first, then lsnrp, handler, argument, direction) has not changed from
  * libre 1.1 to 4.x.  That is checked at run time against the module's own
@@ -44,6 +50,8 @@ struct lsnr_view {
 struct kar_chain {
 	struct sip_lsnr *head;
 	struct sip_lsnr *tail;
+	struct sip_lsnr *first;     /**< responses, before everything  */
+	struct sip_lsnr *stray;     /**< responses libre passed on     */
 	bool hooked;
 };
 
@@ -56,38 +64,33 @@ static void destructor(void *arg)
 	   After the SIP stack was freed, both pointers are NULL already. */
 	mem_deref(ch->head);
 	mem_deref(ch->tail);
+	mem_deref(ch->first);
+	mem_deref(ch->stray);
 }
 
 
-static bool layout_ok(const struct kar_chain *ch, sip_msg_h *headh,
-		      void *arg)
+/* Is a listener the module just registered laid out as expected? */
+static bool layout_ok(struct sip_lsnr **lsnrp, sip_msg_h *h, void *arg,
+		      bool req)
 {
-	const struct lsnr_view *v = (const struct lsnr_view *)ch->head;
+	const struct lsnr_view *v = (const struct lsnr_view *)*lsnrp;
 
 	return v->le.data == v && v->le.list != NULL &&
-		v->lsnrp == &ch->head && v->msgh == headh &&
-		v->arg == arg && v->req;
+		v->lsnrp == lsnrp && v->msgh == h && v->arg == arg &&
+		v->req == req;
 }
 
 
 /*
- * Move the head listener behind libre's transaction layer.  libre's own
- * listeners are the ones sip_alloc() registered, with the stack itself as
- * their argument; they form the front of the list.
+ * The last of libre's own listeners: the ones sip_alloc() registered,
+ * with the stack itself as their argument, at the front of the list
+ * (before self, which was appended)
  */
-static bool hook(struct kar_chain *ch, struct sip *sip, sip_msg_h *headh,
-		 void *arg)
+static struct le *libre_end(struct sip *sip, const struct lsnr_view *self)
 {
-	struct lsnr_view *self = (struct lsnr_view *)ch->head;
-	struct list *list;
 	struct le *le, *after = NULL;
 
-	if (!layout_ok(ch, headh, arg))
-		return false;
-
-	list = self->le.list;
-
-	for (le = list->head; le && le != &self->le; le = le->next) {
+	for (le = self->le.list->head; le && le != &self->le; le = le->next) {
 
 		const struct lsnr_view *v = le->data;
 
@@ -97,9 +100,26 @@ static bool hook(struct kar_chain *ch, struct sip *sip, sip_msg_h *headh,
 		after = le;
 	}
 
+	return after;
+}
+
+
+/* Move the head listener behind libre's transaction layer */
+static bool hook(struct kar_chain *ch, struct sip *sip, sip_msg_h *headh,
+		 void *arg)
+{
+	struct lsnr_view *self = (struct lsnr_view *)ch->head;
+	struct list *list;
+	struct le *after;
+
+	if (!layout_ok(&ch->head, headh, arg, true))
+		return false;
+
+	after = libre_end(sip, self);
 	if (!after)
 		return false;
 
+	list = self->le.list;
 	list_unlink(&self->le);
 	list_insert_after(list, after, &self->le, self);
 
@@ -146,6 +166,62 @@ int kar_chain_attach(struct kar_chain **chp, struct sip *sip,
 		mem_deref(ch);
 	else
 		*chp = ch;
+
+	return err;
+}
+
+
+/**
+ * Watch the responses the stack receives: firsth sees each one before
+ * libre's client transactions do, strayh only those that no transaction
+ * matched.  Both must decline (return false).
+ *
+ * @param ch     Chain state (kar_chain_attach())
+ * @param sip    SIP stack
+ * @param firsth Handler of every response
+ * @param strayh Handler of the responses libre's transactions passed on
+ * @param arg    Handler argument
+ *
+ * @return 0 if success, ENOTSUP if libre's list is not laid out as
+ *         expected (no response listener stays), otherwise errorcode
+ */
+int kar_chain_responses(struct kar_chain *ch, struct sip *sip,
+			sip_msg_h *firsth, sip_msg_h *strayh, void *arg)
+{
+	struct lsnr_view *first, *stray;
+	struct list *list;
+	struct le *after;
+	int err;
+
+	if (!ch || !sip || !firsth || !strayh || ch->first)
+		return EINVAL;
+
+	err  = sip_listen(&ch->first, sip, false, firsth, arg);
+	err |= sip_listen(&ch->stray, sip, false, strayh, arg);
+	if (err)
+		goto out;
+
+	first = (struct lsnr_view *)ch->first;
+	stray = (struct lsnr_view *)ch->stray;
+
+	if (!layout_ok(&ch->first, firsth, arg, false) ||
+	    !layout_ok(&ch->stray, strayh, arg, false) ||
+	    !(after = libre_end(sip, first))) {
+		err = ENOTSUP;
+		goto out;
+	}
+
+	list = first->le.list;
+	list_unlink(&stray->le);
+	list_insert_after(list, after, &stray->le, stray);
+	list_unlink(&first->le);
+	list_prepend(list, &first->le, first);
+
+ out:
+	if (err) {
+		ch->first = mem_deref(ch->first);
+		ch->stray = mem_deref(ch->stray);
+	}
 
 	return err;
 }

@@ -7,7 +7,8 @@
  * scanners and floods: a bounded table of per-source token buckets, a
  * User-Agent filter, the list of trusted source networks, a bounded
  * table of sources that enumerate user names or named a scanner (they
- * are blocked for a while), and a token
+ * are blocked for a while, unless they are the endpoint's own servers,
+ * which servers.c learns), and a token
  * bucket for the module's own log lines (a flood of odd requests must not
  * become a flood of log lines).  Nothing here allocates per request.
  */
@@ -581,6 +582,66 @@ bool kar_acl_match(const struct kar_acl *acl, const struct sa *src)
 }
 
 
+/**
+ * Print one trusted network: the address, and /bits for a prefix
+ *
+ * @param pf Print handler
+ * @param e  Entry of the trusted list
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int kar_acl_entry_print(struct re_printf *pf, const struct kar_acl_entry *e)
+{
+	struct sa sa;
+	uint8_t max;
+	int err;
+
+	if (!e)
+		return 0;
+
+	if (e->af == AF_INET) {
+		sa_set_in(&sa, (uint32_t)e->addr[0] << 24 |
+			  (uint32_t)e->addr[1] << 16 |
+			  (uint32_t)e->addr[2] << 8 | e->addr[3], 0);
+		max = 32;
+	}
+	else {
+		sa_set_in6(&sa, e->addr, 0);
+		max = 128;
+	}
+
+	err = re_hprintf(pf, "%j", &sa);
+	if (e->bits < max)
+		err |= re_hprintf(pf, "/%u", e->bits);
+
+	return err;
+}
+
+
+/**
+ * Are two addresses the same host?  An IPv4 peer on a dual-stack socket
+ * (::ffff:a.b.c.d) is that IPv4 address; ports are ignored.
+ *
+ * @param a One address
+ * @param b The other
+ *
+ * @return true if the same
+ */
+bool kar_sa_same_addr(const struct sa *a, const struct sa *b)
+{
+	uint8_t x[16], y[16];
+	int af;
+
+	if (!a || !b)
+		return false;
+
+	af = addr_bytes(a, x);
+
+	return af && af == addr_bytes(b, y) &&
+		!memcmp(x, y, af == AF_INET ? 4 : 16);
+}
+
+
 /*
  * Enumeration guard: sources that probe for user names, and scanners
  *
@@ -766,6 +827,38 @@ bool kar_block_add(struct kar_block *b, const struct sa *src, uint64_t now)
 }
 
 
+/**
+ * Lift a source's block, and forget the users it counted: it turned
+ * out to be one of the endpoint's servers
+ *
+ * @param b   Table
+ * @param src Source address
+ * @param now Current time in ms
+ *
+ * @return true if it was blocked
+ */
+bool kar_block_forget(struct kar_block *b, const struct sa *src,
+		      uint64_t now)
+{
+	struct bslot *s;
+	bool was;
+
+	if (!b || !src)
+		return false;
+
+	s = bslot_get(b, src, false);
+	if (!s)
+		return false;
+
+	was = s->until > now;
+	s->until = 0;
+	s->win = 0;
+	s->n = 0;
+
+	return was;
+}
+
+
 static uint32_t user_hash(uint64_t key, const struct pl *user)
 {
 	uint64_t h = key ^ 0xcbf29ce484222325ULL;
@@ -851,60 +944,84 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
 }
 
 
-/* In a dialog or a transaction the stack may have: a To tag (by name),
-   ACK or CANCEL */
-static bool in_dialog(const struct sip_msg *msg)
+/* A request in a dialog of a local UA: a To tag (by name) on a request
+   to a user a UA owns.  A tag alone makes no dialog: a scanner may add
+   one to every request. */
+static bool local_dialog(const struct kar_guardcfg *g,
+			 const struct sip_msg *msg)
 {
 	struct pl totag;
 
+	if (!pl_isset(&msg->uri.user) || !g->uah)
+		return false;
+
 	kar_hdr_totag(&totag, msg);
 
-	return pl_isset(&totag) || kar_method_invite_txn(&msg->met);
+	return pl_isset(&totag) && g->uah(msg, g->arg);
 }
 
 
 /**
  * What the guard does with a request, before the rate limit and the
- * decision: in this order, scanner User-Agents block their source and
- * are dropped; in-dialog requests, ACK and CANCEL pass; blocked
- * sources' other requests are dropped; out-of-dialog requests to
- * unknown users count towards the source's limit.
+ * decision.  In this order: a dialog of a local UA passes, whatever its
+ * User-Agent; a scanner User-Agent drops the request and, sent directly
+ * (one Via) by a source that is not exempt, blocks the source; a
+ * blocked source's other requests are dropped, but for ACK and CANCEL;
+ * out-of-dialog requests from sources that are not exempt, to users no
+ * UA owns, count towards the source's limit.  Exempt are the
+ * endpoint's own servers and, when the list is set, trusted sources.
  *
  * @param g   Guard configuration and state
  * @param msg SIP request
+ * @param own The source is one of the endpoint's servers (servers.c)
  * @param now Current time in ms
  *
  * @return What to do with it
  */
 enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
-			       const struct sip_msg *msg, uint64_t now)
+			       const struct sip_msg *msg, bool own,
+			       uint64_t now)
 {
-	bool trusted;
+	bool exempt;
 
 	if (!g || !msg)
 		return KAR_G_PASS;
 
 	/* No SIP client sends a request without a Via (RFC 3261 8.1.1.7);
-	   libre would answer it to 0.0.0.0:5060, a port of this host */
+	   libre would answer it to the request's source, port 5060 */
 	if (!pl_isset(&msg->via.sentby))
 		return KAR_G_DROP;
 
 	/* Only a configured list exempts: unset means any source */
-	trusted = g->trusted && g->trusted->n &&
-		kar_acl_match(g->trusted, &msg->src);
+	exempt = own || (g->trusted && g->trusted->n &&
+			 kar_acl_match(g->trusted, &msg->src));
 
 	if (kar_uafilter_match(g->drop_ua, msg)) {
-		if (!trusted && kar_block_add(g->block, &msg->src, now))
+
+		/* A call in progress keeps its BYE, whatever the far end
+		   calls itself */
+		if (local_dialog(g, msg))
+			return KAR_G_PASS;
+
+		/* Relayed (more than one Via), the User-Agent names the
+		   client behind the proxy, not the proxy: the request
+		   alone is dropped */
+		if (!exempt && kar_hdr_named(msg, SIP_HDR_VIA, NULL) == 1 &&
+		    kar_block_add(g->block, &msg->src, now))
 			return KAR_G_BLOCK_UA;
+
 		return KAR_G_DROP;
 	}
 
-	/* A dialog or transaction the stack has goes on, blocked source
-	   or not: the module swallows no in-dialog request */
-	if (kar_block_check(g->block, &msg->src, now))
-		return in_dialog(msg) ? KAR_G_PASS : KAR_G_DROP;
+	/* A blocked source's dialogs with a local UA and its INVITE
+	   transactions go on: calls taken before the block end */
+	if (!exempt && kar_block_check(g->block, &msg->src, now)) {
+		return kar_method_invite_txn(&msg->met) ||
+			local_dialog(g, msg) ? KAR_G_PASS : KAR_G_DROP;
+	}
 
-	if (trusted || !pl_isset(&msg->uri.user) || in_dialog(msg))
+	if (exempt || !pl_isset(&msg->uri.user) ||
+	    kar_method_invite_txn(&msg->met))
 		return KAR_G_PASS;
 
 	/* The lookup the core answers by: a local UA's user is no

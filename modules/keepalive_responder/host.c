@@ -40,6 +40,7 @@
 
 
 static host_shutdown_h *shutdown_h;
+static host_register_h *register_h;
 
 
 struct sip *host_sip(void)
@@ -201,6 +202,63 @@ bool host_ua_owns(const struct sip_msg *msg, void *arg)
 }
 
 
+/* host_ua_owns() for a Request-URI user read before decoding */
+bool host_user_owned(const struct pl *user, void *arg)
+{
+	(void)arg;
+
+	return uag_find(user) != NULL;
+}
+
+
+/**
+ * May a source have the module's answer and actions, as far as
+ * baresip's own origin filter goes (filter_registrar, 3.15 and later;
+ * the accounts' check_origin from 4.5)?  The core's own decision,
+ * ua_req_check_origin(), for the UA the request names, or, for a
+ * request that names none, for any UA.  Without UAs there is no
+ * registrar to keep to, and the module answers as without the filter.
+ *
+ * @param msg SIP request
+ *
+ * @return true if the filter lets the request through (always, on
+ *         generations without the filter)
+ */
+bool host_origin_ok(const struct sip_msg *msg)
+{
+#ifdef KAR_HAVE_CHECK_ORIGIN
+	struct ua *ua = uag_find_msg(msg);
+	struct list *ual;
+	struct le *le;
+
+	if (ua)
+		return ua_req_check_origin(ua, msg);
+
+	ual = uag_list();
+	if (!list_head(ual))
+		return true;
+
+	for (le = list_head(ual); le; le = le->next) {
+		if (ua_req_check_origin(le->data, msg))
+			return true;
+	}
+
+	return false;
+#else
+	(void)msg;
+	return true;
+#endif
+}
+
+
+/* A registration's outcome: tell the module which UA's it was */
+static void registered(struct ua *ua)
+{
+	if (register_h && ua)
+		register_h(account_aor(ua_account(ua)));
+}
+
+
 /**
  * The UA a request addresses: the one baresip matches to the
  * Request-URI user, else the first UA
@@ -283,46 +341,56 @@ void host_event(const char *name, const char *text)
 }
 
 
-/* baresip emits SHUTDOWN per UA from ua_stop_all() (quit, SIGTERM),
-   before it closes the SIP stack; the first one is enough */
+/*
+ * baresip emits SHUTDOWN per UA from ua_stop_all() (quit, SIGTERM),
+ * before it closes the SIP stack; the first one is enough.
+ * REGISTER_OK and REGISTER_FAIL come from the registration's response
+ * handler, inside libre's client transaction that matched the answer
+ * (a timeout's REGISTER_FAIL has no answer, and servers.c none noted).
+ */
 #if defined(KAR_HAVE_BEVENT)
 static void event_handler(enum bevent_ev ev, struct bevent *event,
 			  void *arg)
 {
-	(void)event;
 	(void)arg;
 
 	if (ev == BEVENT_SHUTDOWN && shutdown_h)
 		shutdown_h();
+	else if (ev == BEVENT_REGISTER_OK || ev == BEVENT_REGISTER_FAIL)
+		registered(bevent_get_ua(event));
 }
 #else
 static void event_handler(struct ua *ua, enum ua_event ev,
 			  struct call *call, const char *prm, void *arg)
 {
-	(void)ua;
 	(void)call;
 	(void)prm;
 	(void)arg;
 
 	if (ev == UA_EVENT_SHUTDOWN && shutdown_h)
 		shutdown_h();
+	else if (ev == UA_EVENT_REGISTER_OK || ev == UA_EVENT_REGISTER_FAIL)
+		registered(ua);
 }
 #endif
 
 
 /**
- * Have a handler called when baresip begins to shut down
+ * Have handlers called when baresip begins to shut down, and when a
+ * UA's registration has an outcome
  *
- * @param h Handler
+ * @param sh Shutdown handler
+ * @param rh Registration handler
  *
  * @return 0 if success, otherwise errorcode
  */
-int host_shutdown_register(host_shutdown_h *h)
+int host_events_register(host_shutdown_h *sh, host_register_h *rh)
 {
-	if (!h)
+	if (!sh || !rh)
 		return EINVAL;
 
-	shutdown_h = h;
+	shutdown_h = sh;
+	register_h = rh;
 
 #if defined(KAR_HAVE_BEVENT)
 	return bevent_register(event_handler, NULL);
@@ -333,7 +401,7 @@ int host_shutdown_register(host_shutdown_h *h)
 
 
 /* At shutdown baresip has flushed its handler list already: harmless */
-void host_shutdown_unregister(void)
+void host_events_unregister(void)
 {
 #if defined(KAR_HAVE_BEVENT)
 	bevent_unregister(event_handler);
@@ -341,6 +409,7 @@ void host_shutdown_unregister(void)
 	uag_event_unregister(event_handler);
 #endif
 	shutdown_h = NULL;
+	register_h = NULL;
 }
 
 

@@ -144,10 +144,14 @@ struct kar_verdict {
 	bool has_pkg;      /**< NOTIFY named a parseable package    */
 	bool stock_bad;    /**< stock baresip would not answer 2xx  */
 	bool probe;        /**< OPTIONS or out-of-dialog NOTIFY     */
+	bool dialog;       /**< a To tag (by name)                  */
 };
 
 /** Does the request address a local UA (by its Request-URI)? */
 typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
+
+/** Does a local UA own this Request-URI user? */
+typedef bool (kar_user_h)(const struct pl *user, void *arg);
 
 /** Inputs of the decision besides the request itself */
 struct kar_policy {
@@ -176,7 +180,7 @@ uint32_t kar_hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
 		       const struct sip_hdr **first);
 int  kar_hdr_via(struct sip_via *via, const struct sip_msg *msg);
 void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg);
-bool kar_raw_dialog(const struct mbuf *mb);
+bool kar_raw_dialog(const struct mbuf *mb, kar_user_h *userh, void *arg);
 
 enum kar_reply kar_validate(const struct sip_msg *msg, bool summary);
 void kar_validate_body(struct pl *body, const struct sip_msg *msg);
@@ -315,6 +319,8 @@ struct kar_chain;
 
 int  kar_chain_attach(struct kar_chain **chp, struct sip *sip,
 		      sip_msg_h *headh, sip_msg_h *tailh, void *arg);
+int  kar_chain_responses(struct kar_chain *ch, struct sip *sip,
+			 sip_msg_h *firsth, sip_msg_h *strayh, void *arg);
 bool kar_chain_keep_last(struct kar_chain *ch);
 bool kar_chain_hooked(const struct kar_chain *ch);
 
@@ -376,6 +382,9 @@ struct kar_acl {
 int  kar_acl_parse(struct kar_acl *acl, const char *str, char *bad,
 		   size_t sz);
 bool kar_acl_match(const struct kar_acl *acl, const struct sa *src);
+int  kar_acl_entry_print(struct re_printf *pf,
+			 const struct kar_acl_entry *e);
+bool kar_sa_same_addr(const struct sa *a, const struct sa *b);
 
 
 /*
@@ -396,6 +405,8 @@ bool kar_block_check(struct kar_block *b, const struct sa *src,
 		     uint64_t now);
 bool kar_block_add(struct kar_block *b, const struct sa *src,
 		   uint64_t now);
+bool kar_block_forget(struct kar_block *b, const struct sa *src,
+		      uint64_t now);
 bool kar_block_enum(struct kar_block *b, const struct sa *src,
 		    const struct pl *user, uint64_t now);
 uint32_t kar_block_count(const struct kar_block *b, uint64_t now);
@@ -418,7 +429,59 @@ struct kar_guardcfg {
 };
 
 enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
-			       const struct sip_msg *msg, uint64_t now);
+			       const struct sip_msg *msg, bool own,
+			       uint64_t now);
+
+
+/*
+ * The endpoint's own servers: where the UAs' REGISTERs are answered
+ * from (servers.c)
+ *
+ * Wiring, in short: every SIP response, before libre's transactions:
+ * kar_servers_answer(); a response that libre's transactions passed
+ * on: kar_servers_stray(); baresip's REGISTER_OK or REGISTER_FAIL:
+ * kar_servers_confirm() with the UA's address of record.
+ */
+
+enum {
+	KAR_SERVERS_MAX = 16,       /**< servers remembered at once      */
+	KAR_SERVER_AORL = 96,       /**< address of record kept, bytes   */
+	KAR_SERVER_TTL  = 3600,     /**< s, when the answer grants none  */
+};
+
+/** One server: the source of a UA's REGISTER answers */
+struct kar_server {
+	struct sa addr;
+	enum sip_transp tp;
+	char aor[KAR_SERVER_AORL];  /**< the UA's, cut if longer         */
+	uint64_t seen;              /**< ms of its latest answer         */
+	uint64_t until;             /**< forgotten at this ms            */
+};
+
+struct kar_servers {
+	struct kar_server v[KAR_SERVERS_MAX];
+	size_t n;
+	struct {                    /**< the answer noted last           */
+		struct sa addr;
+		enum sip_transp tp;
+		uint32_t expires;   /**< s granted; 0: registration ended */
+		bool set;
+	} pend;
+};
+
+void kar_servers_answer(struct kar_servers *s, const struct sip_msg *msg);
+void kar_servers_stray(struct kar_servers *s);
+bool kar_servers_confirm(struct kar_servers *s, const char *aor,
+			 uint64_t now, struct sa *addr);
+bool kar_servers_match(const struct kar_servers *s, const struct sa *src,
+		       uint64_t now);
+size_t kar_servers_count(const struct kar_servers *s, uint64_t now);
+int  kar_servers_odict(struct odict **op, const struct kar_servers *s,
+		       const struct kar_acl *trusted, uint64_t now);
+int  kar_servers_json(struct re_printf *pf, const struct kar_servers *s,
+		      const struct kar_acl *trusted, uint64_t now);
+int  kar_servers_print(struct re_printf *pf, const struct kar_servers *s,
+		       const struct kar_acl *trusted, uint64_t now);
 
 
 /*
@@ -428,7 +491,7 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 struct kar_udpdrop;
 
 int  kar_udpdrop_alloc(struct kar_udpdrop **up, struct kar_block *b,
-		       struct kar_stats *st);
+		       struct kar_stats *st, kar_user_h *userh, void *arg);
 int  kar_udpdrop_watch(struct kar_udpdrop *ud, struct udp_sock *us);
 size_t kar_udpdrop_count(struct kar_udpdrop *ud);
 bool kar_udpdrop_ok(const struct kar_udpdrop *ud);
@@ -461,12 +524,18 @@ struct host_caps {
 /** Called once baresip begins to shut down */
 typedef void (host_shutdown_h)(void);
 
+/** Called when a UA's registration has an outcome (its address of
+    record) */
+typedef void (host_register_h)(const char *aor);
+
 struct sip *host_sip(void);
 int  host_abi_check(void);
 const char *host_built_for(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
 bool host_ua_match(const struct sip_msg *msg, void *arg);
 bool host_ua_owns(const struct sip_msg *msg, void *arg);
+bool host_user_owned(const struct pl *user, void *arg);
+bool host_origin_ok(const struct sip_msg *msg);
 void host_log(int level, const char *fmt, ...);
 struct ua *host_ua_for(const struct pl *user);
 void host_mwi(struct ua *ua, const struct pl *body);
@@ -477,8 +546,8 @@ int  host_call_hold(struct ua *ua);
 void host_caps_key(struct host_caps *key, const struct pl *user);
 int  host_caps_sdp(struct kar_sdp **sdpp, const struct pl *user,
 		   uint64_t id, uint32_t version);
-int  host_shutdown_register(host_shutdown_h *h);
-void host_shutdown_unregister(void);
+int  host_events_register(host_shutdown_h *sh, host_register_h *rh);
+void host_events_unregister(void);
 void host_event(const char *name, const char *text);
 
 /** host_log() levels */

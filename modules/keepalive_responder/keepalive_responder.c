@@ -10,8 +10,9 @@
  * (shared mode), or every probe (exclusive mode).
  *
  * This file holds the configuration, the commands, the lifecycle, the
- * two listener handlers and the probe watch's feed and timer; the
- * decision itself is in policy.c, the watch's table in watch.c.
+ * listener handlers and the probe watch's feed and timer; the decision
+ * itself is in policy.c, the watch's table in watch.c, the endpoint's
+ * own servers in servers.c.
  *
  * Configuration (baresip config file; see README.md):
  *
@@ -67,6 +68,7 @@ static struct {
 		uint32_t limit;
 		uint32_t ban;              /**< seconds                */
 	} guard;
+	struct kar_servers servers;        /**< never blocked, counted */
 	struct kar_stats stats;
 	struct kar_loglimit loglimit;
 	enum kar_log log;
@@ -84,7 +86,7 @@ static struct {
 		uint64_t id;               /**< o= session id           */
 		uint32_t version;          /**< o= version: rebuilds    */
 	} caps;
-	bool shutdown_reg;                  /**< shutdown handler set   */
+	bool events_reg;                   /**< event handlers set     */
 	struct {                           /**< probe watch (watch.c)   */
 		enum kar_watch_mode mode;
 		uint32_t factor;
@@ -242,17 +244,16 @@ static bool watch_kind(enum kar_watch_kind *kind, const struct sip_msg *msg,
 }
 
 
-/* Whatever the module then does with it: nothing allocated here */
+/* Whatever the module then does with it: nothing allocated here.  With
+   a trusted list or baresip's origin filter, a source they refuse
+   (allowed false) must not be a prober: it may be spoofed. */
 static void watch_feed(const struct sip_msg *msg,
-		       const struct kar_verdict *v)
+		       const struct kar_verdict *v, bool allowed)
 {
 	enum kar_watch_kind kind;
 
-	if (!kar.watch.w || !v->probe || !watch_kind(&kind, msg, v))
-		return;
-
-	/* With a trusted list, a spoofed source must not be a prober */
-	if (!kar_acl_match(&kar.trusted, &msg->src))
+	if (!kar.watch.w || !v->probe || !allowed ||
+	    !watch_kind(&kind, msg, v))
 		return;
 
 	if (kar_watch_probe(kar.watch.w, &msg->src, kind, kar_watch_fp(msg),
@@ -410,11 +411,63 @@ static enum kar_reply validated(const struct sip_msg *msg,
 
 
 /*
+ * The endpoint's own servers (servers.c): every response is noted before
+ * libre's transactions see it, forgotten if none of them matched it, and
+ * taken as a server when baresip reports the registration it answered.
+ */
+static bool resp_first(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+
+	kar_servers_answer(&kar.servers, msg);
+
+	return false;
+}
+
+
+static bool resp_stray(const struct sip_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+
+	kar_servers_stray(&kar.servers);
+
+	return false;
+}
+
+
+static void register_handler(const char *aor)
+{
+	uint64_t now = tmr_jiffies();
+	struct sa addr;
+
+	memset(&addr, 0, sizeof(addr));
+
+	if (kar_servers_confirm(&kar.servers, aor, now, &addr)) {
+		host_log(HOST_INFO, "own server %j (%s): registrar of %s\n",
+			 &addr, sip_transp_name(kar.servers.pend.tp), aor);
+	}
+
+	/* Blocked before it was known: it never should have been */
+	if (sa_af(&addr) && kar_block_forget(kar.guard.block, &addr, now))
+		host_log(HOST_INFO, "unblocked %j: own server\n", &addr);
+}
+
+
+/* The trusted list, and baresip's own origin filter (host.c) */
+static bool source_allowed(const struct sip_msg *msg)
+{
+	return kar_acl_match(&kar.trusted, &msg->src) && host_origin_ok(msg);
+}
+
+
+/*
  * Enumeration guard: drop what the guard refuses, log a new block once
  * per source, and give each SIP UDP socket the helper that drops a
  * blocked source's datagrams before decoding (udpdrop.c)
  */
-static bool guard_drop(const struct sip_msg *msg, const struct kar_verdict *v)
+static bool guard_drop(const struct sip_msg *msg, const struct kar_verdict *v,
+		       bool own)
 {
 	enum kar_guard g;
 	int err;
@@ -429,7 +482,7 @@ static bool guard_drop(const struct sip_msg *msg, const struct kar_verdict *v)
 		}
 	}
 
-	g = kar_guard_check(&kar.guard.cfg, msg, tmr_jiffies());
+	g = kar_guard_check(&kar.guard.cfg, msg, own, tmr_jiffies());
 	if (g == KAR_G_PASS)
 		return false;
 
@@ -456,24 +509,33 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 {
 	struct kar_verdict v;
 	enum kar_reply reply;
-	bool stateful;
+	bool stateful, own, allowed = true;
+	uint64_t now = tmr_jiffies();
 	(void)arg;
 
 	kar_policy_decide(&v, &kar.pol, msg);
+	own = kar_servers_match(&kar.servers, &msg->src, now);
 
 	/* Dropped silently: an answer would only confirm a target */
-	if (guard_drop(msg, &v))
+	if (guard_drop(msg, &v, own))
 		return true;
 
-	if (v.probe && kar.rate &&
-	    !kar_rate_take(kar.rate, &msg->src, tmr_jiffies())) {
+	/* Neither a flood relayed by the endpoint's own server nor a
+	   far end's in a call may silence what the server or the call
+	   need */
+	if (v.probe && kar.rate && !own &&
+	    !(v.dialog && host_ua_owns(msg, NULL)) &&
+	    !kar_rate_take(kar.rate, &msg->src, now)) {
 		kar_stats_count(&kar.stats, &v, KAR_C_DROPPED_RATE);
 		return true;
 	}
 
-	watch_feed(msg, &v);
+	if (v.probe || v.reply != KAR_R_NONE)
+		allowed = source_allowed(msg);
 
-	if (v.reply != KAR_R_NONE && !kar_acl_match(&kar.trusted, &msg->src)) {
+	watch_feed(msg, &v, allowed);
+
+	if (v.reply != KAR_R_NONE && !allowed) {
 		kar_stats_count(&kar.stats, &v, KAR_C_UNTRUSTED);
 		return false;
 	}
@@ -516,7 +578,7 @@ static bool tail_handler(const struct sip_msg *msg, void *arg)
 		return false;
 
 	/* Untrusted sources get the stack's answer, as everywhere */
-	if (!kar_acl_match(&kar.trusted, &msg->src))
+	if (!source_allowed(msg))
 		return false;
 
 	memset(&v, 0, sizeof(v));
@@ -654,6 +716,24 @@ static int cmd_watch(struct re_printf *pf, void *arg)
 }
 
 
+static int cmd_servers(struct re_printf *pf, void *arg)
+{
+	const char *prm = cmd_prm(arg);
+
+	if (!str_isset(prm))
+		return kar_servers_print(pf, &kar.servers, &kar.trusted,
+					 tmr_jiffies());
+
+	if (!str_casecmp(prm, "json"))
+		return kar_servers_json(pf, &kar.servers, &kar.trusted,
+					tmr_jiffies());
+
+	(void)re_hprintf(pf, "usage: /kar_servers [json]\n");
+
+	return EINVAL;
+}
+
+
 static const struct cmd cmdv[] = {
 	{"kar_exclusive", 0, CMD_PRM,
 	 "keepalive_responder mode [on|off|toggle]", cmd_exclusive},
@@ -663,6 +743,8 @@ static const struct cmd cmdv[] = {
 	 "keepalive_responder drain: probes get 503 [on|off]", cmd_drain},
 	{"kar_watch",     0, CMD_PRM,
 	 "keepalive_responder probers [json|reset]", cmd_watch},
+	{"kar_servers",   0, CMD_PRM,
+	 "keepalive_responder own servers [json]", cmd_servers},
 };
 
 
@@ -950,7 +1032,8 @@ static int module_init(void)
 	if (err)
 		return err;
 
-	err = kar_udpdrop_alloc(&kar.guard.udp, kar.guard.block, &kar.stats);
+	err = kar_udpdrop_alloc(&kar.guard.udp, kar.guard.block, &kar.stats,
+				host_user_owned, NULL);
 	if (err)
 		return err;
 
@@ -971,15 +1054,26 @@ static int module_init(void)
 			 " OPTIONS and NOTIFY first\n");
 	}
 
+	err = kar_chain_responses(kar.chain, sip, resp_first, resp_stray,
+				  NULL);
+	if (err == ENOTSUP) {
+		host_log(HOST_WARN, "libre's listener list is not laid out"
+			 " as expected; own servers are not learnt, only"
+			 " trusted sources are exempt from the guard\n");
+	}
+	else if (err) {
+		return err;
+	}
+
 	err = cmd_register(baresip_commands(), cmdv, ARRAY_SIZE(cmdv));
 	if (err)
 		return err;
 	kar.cmds = true;
 
-	err = host_shutdown_register(shutdown_handler);
+	err = host_events_register(shutdown_handler, register_handler);
 	if (err)
 		return err;
-	kar.shutdown_reg = true;
+	kar.events_reg = true;
 
 	kar_stats_reset(&kar.stats, tmr_jiffies());
 
@@ -1003,8 +1097,8 @@ static int module_init(void)
    has freed the SIP stack (and with it the listeners) */
 static int module_close(void)
 {
-	if (kar.shutdown_reg)
-		host_shutdown_unregister();
+	if (kar.events_reg)
+		host_events_unregister();
 
 	/* baresip keeps a pointer to cmdv */
 	if (kar.cmds)
@@ -1019,7 +1113,7 @@ static int module_close(void)
 	kar.guard.block = mem_deref(kar.guard.block);
 	watch_close();
 	kar.cmds = false;
-	kar.shutdown_reg = false;
+	kar.events_reg = false;
 
 	return 0;
 }

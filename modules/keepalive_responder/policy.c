@@ -152,12 +152,14 @@ void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 	v->has_pkg = false;
 	v->stock_bad = false;
 	v->probe = false;
+	v->dialog = false;
 
 	if (!pol || !msg || !msg->req)
 		return;
 
 	v->meth = kar_method_of(&msg->met);
 	kar_hdr_totag(&totag, msg);
+	v->dialog = pl_isset(&totag);
 
 	/* What servers probe with: the rate limit counts these */
 	v->probe = v->meth == KAR_M_OPTIONS ||

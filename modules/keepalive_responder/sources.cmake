@@ -12,6 +12,7 @@ set(KAR_CORE_SRCS
   policy.c
   reply.c
   sdp.c
+  servers.c
   stats.c
   validate.c
   watch.c

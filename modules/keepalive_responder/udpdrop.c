@@ -6,7 +6,8 @@
  * libre decodes every datagram before a SIP listener sees it.  A UDP
  * helper on the SIP socket sees it first: while its source is blocked
  * (guard.c), the helper drops it there, for one keyed hash lookup,
- * unless its bytes say it may belong to a dialog (kar_raw_dialog()).
+ * unless its bytes say it may belong to a local UA's dialog or to a
+ * transaction the stack has (kar_raw_dialog()).
  *
  * The module learns the socket from the requests it receives (msg->sock)
  * and registers one helper per socket.  The socket belongs to baresip,
@@ -72,6 +73,8 @@ struct kar_udpdrop {
 	struct list watches;
 	struct kar_block *b;
 	struct kar_stats *st;
+	kar_user_h *userh;       /**< a local UA's user?               */
+	void *arg;
 	bool bad;                /**< libre's layout differs: stop     */
 };
 
@@ -118,15 +121,15 @@ static void udpdrop_destructor(void *arg)
 
 
 /* Per datagram: one hash lookup, nothing allocated or printed.  What
-   may belong to a dialog or transaction the stack has is decoded and
-   judged after (kar_guard_check()): the module swallows no in-dialog
-   request, and calls the stack took before the block end normally. */
+   may belong to a dialog of a local UA or to a transaction the stack
+   has is decoded and judged after (kar_guard_check()), so that calls
+   the stack took before the block end normally. */
 static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct kar_udpdrop *ud = arg;
 
 	if (!kar_block_check(ud->b, src, tmr_jiffies()) ||
-	    kar_raw_dialog(mb))
+	    kar_raw_dialog(mb, ud->userh, ud->arg))
 		return false;
 
 	/* The method is unknown before decoding */
@@ -139,14 +142,17 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 /**
  * Allocate the pre-decoding drop
  *
- * @param up Allocated state; freeing it removes every helper
- * @param b  Blocked sources
- * @param st Counters (dropped-scanner, method other)
+ * @param up    Allocated state; freeing it removes every helper
+ * @param b     Blocked sources
+ * @param st    Counters (dropped-scanner, method other)
+ * @param userh Does a local UA own a Request-URI user?  (NULL: a To
+ *              tag alone lets a datagram through)
+ * @param arg   Its argument
  *
  * @return 0 if success, otherwise errorcode
  */
 int kar_udpdrop_alloc(struct kar_udpdrop **up, struct kar_block *b,
-		      struct kar_stats *st)
+		      struct kar_stats *st, kar_user_h *userh, void *arg)
 {
 	struct kar_udpdrop *ud;
 
@@ -159,6 +165,8 @@ int kar_udpdrop_alloc(struct kar_udpdrop **up, struct kar_block *b,
 
 	ud->b = b;
 	ud->st = st;
+	ud->userh = userh;
+	ud->arg = arg;
 	*up = ud;
 
 	return 0;

@@ -43,9 +43,11 @@ static const struct {
 	{SIP_HDR_CALL_ID,          "Call-ID",          "i"},
 	{SIP_HDR_CONTENT_ENCODING, "Content-Encoding", "e"},
 	{SIP_HDR_CONTENT_LENGTH,   "Content-Length",   "l"},
+	{SIP_HDR_CONTACT,          "Contact",          "m"},
 	{SIP_HDR_CONTENT_TYPE,     "Content-Type",     "c"},
 	{SIP_HDR_CSEQ,             "CSeq",             NULL},
 	{SIP_HDR_EVENT,            "Event",            "o"},
+	{SIP_HDR_EXPIRES,          "Expires",          NULL},
 	{SIP_HDR_FROM,             "From",             "f"},
 	{SIP_HDR_REQUIRE,          "Require",          NULL},
 	{SIP_HDR_TO,               "To",               "t"},
@@ -230,8 +232,8 @@ enum raw_start {
 	RAW_RESPONSE,
 };
 
-static enum raw_start raw_start(struct pl *met, const char *p,
-				const char *end)
+static enum raw_start raw_start(struct pl *met, struct pl *uri,
+				const char *p, const char *end)
 {
 	static const char ver[] = "SIP/2.0";
 	const char *q = raw_token(p, end), *eol;
@@ -242,9 +244,14 @@ static enum raw_start raw_start(struct pl *met, const char *p,
 	met->p = p;
 	met->l = q - p;
 
-	if (q == end || *q++ != ' ' || !(q = raw_token(q, end)) ||
-	    q == end || *q++ != ' ')
+	if (q == end || *q++ != ' ')
 		return RAW_NONE;
+
+	uri->p = q;
+	if (!(q = raw_token(q, end)) || q == end || *q != ' ')
+		return RAW_NONE;
+
+	uri->l = q++ - uri->p;
 
 	eol = memchr(q, '\n', end - q);
 	if (!eol)
@@ -290,22 +297,70 @@ static bool raw_has_tag(const char *p, const char *end)
 }
 
 
+/*
+ * The user part of a Request-URI as libre's URI decoder finds it: after
+ * the scheme's colon, up to a colon (a password follows) or an "@",
+ * when an "@" follows at all.  Only a URI that starts with its scheme
+ * is read; with any other the answer is "maybe" (true), and the
+ * request is decoded and judged after.
+ */
+static bool raw_user(struct pl *user, const struct pl *uri)
+{
+	const char *p = uri->p, *end = uri->p + uri->l, *u;
+
+	while (p < end && *p != ':' && *p != '@' && *p != ';' && *p != '?')
+		++p;
+
+	if (p == uri->p || p == end || *p != ':')
+		return false;
+
+	u = ++p;
+	while (p < end && *p != ':' && *p != '@')
+		++p;
+
+	user->p = u;
+	user->l = p - u;
+
+	/* No "@": the URI has no user part */
+	if (!memchr(p, '@', end - p))
+		user->l = 0;
+
+	return true;
+}
+
+
+/* Does the Request-URI name a local UA's user?  Unsure is yes. */
+static bool raw_local(const struct pl *uri, kar_user_h *userh, void *arg)
+{
+	struct pl user;
+
+	if (!userh || !raw_user(&user, uri))
+		return true;
+
+	return user.l && userh(&user, arg);
+}
+
+
 /**
  * May a datagram belong to a dialog or transaction the stack has, as its
  * bytes say before decoding?  A response, an ACK or CANCEL, or a request
- * with a To header (by name, folded lines included) that has "tag" in
- * it.  It errs towards yes: what it lets through is decoded and judged
- * by kar_hdr_totag() after, so it only needs to miss nothing that libre
- * would decode as one of those.
+ * to a local UA's user (userh) with a To header (by name, folded lines
+ * included) that has "tag" in it: a To tag on a request to a user no UA
+ * owns makes no dialog.  It errs towards yes: what it lets through is
+ * decoded and judged by the guard after, so it only needs to miss
+ * nothing that libre would decode as one of those.
  *
- * @param mb Datagram (from its position)
+ * @param mb    Datagram (from its position)
+ * @param userh Does a local UA own this Request-URI user?  (NULL: any
+ *              tag will do)
+ * @param arg   Its argument
  *
  * @return true if it may
  */
-bool kar_raw_dialog(const struct mbuf *mb)
+bool kar_raw_dialog(const struct mbuf *mb, kar_user_h *userh, void *arg)
 {
 	const char *p, *end, *eol;
-	struct pl met;
+	struct pl met, uri;
 	bool to = false;
 
 	if (!mb)
@@ -314,7 +369,7 @@ bool kar_raw_dialog(const struct mbuf *mb)
 	p = (const char *)mbuf_buf(mb);
 	end = p + mbuf_get_left(mb);
 
-	switch (raw_start(&met, p, end)) {
+	switch (raw_start(&met, &uri, p, end)) {
 
 	case RAW_NONE:
 		return false;
@@ -340,7 +395,7 @@ bool kar_raw_dialog(const struct mbuf *mb)
 			to = raw_is_to(p, eol);
 
 		if (to && raw_has_tag(p, eol))
-			return true;
+			return raw_local(&uri, userh, arg);
 
 		if (eol == end)
 			break;

@@ -4,8 +4,10 @@
  * @file test_block.c  keepalive_responder unit tests -- enumeration guard
  *
  * kar_guard_check() on decoded requests, with explicit time: the count
- * of unknown users per source, its exemptions, the ban, scanner
- * User-Agents, and the table under many spoofed sources.
+ * of unknown users per source, its exemptions (the endpoint's own
+ * servers among them), the ban, scanner User-Agents sent directly and
+ * relayed, dialogs of a local UA, and the table under many spoofed
+ * sources.
  */
 #include <string.h>
 #include <re.h>
@@ -36,6 +38,7 @@ struct env {
 	struct kar_uafilter ua;
 	struct kar_acl acl;
 	struct kar_guardcfg g;
+	const char *own;     /**< the endpoint's server, or NULL      */
 };
 
 
@@ -55,6 +58,16 @@ static int env_init(struct env *e, uint32_t limit, const char *trusted)
 	e->g.uah = uah;
 
 	return err;
+}
+
+
+/* What servers.c says in the module: here, one address */
+static bool is_own(const struct env *e, const struct sa *src)
+{
+	struct sa own;
+
+	return e->own && !sa_set_str(&own, e->own, 0) &&
+		sa_cmp(&own, src, SA_ADDR);
 }
 
 
@@ -79,7 +92,7 @@ static enum kar_guard req(struct env *e, const char *met, const char *user,
 	if (src)
 		(void)sa_set_str(&msg->src, src, 5060);
 
-	g = kar_guard_check(&e->g, msg, now);
+	g = kar_guard_check(&e->g, msg, is_own(e, &msg->src), now);
 	mem_deref(msg);
 
 	return g;
@@ -130,9 +143,10 @@ static void test_limit(void)
 }
 
 
-/* A blocked source's dialogs and transactions go on: in-dialog
-   requests, ACK and CANCEL pass (the module swallows no in-dialog
-   request); its out-of-dialog requests stay dropped */
+/* A blocked source's dialogs with a local UA and its INVITE
+   transactions go on: in-dialog requests to alice, ACK and CANCEL
+   pass; a To tag on a request to a user no UA owns makes no dialog, and
+   its out-of-dialog requests stay dropped */
 static void test_blocked_dialog(void)
 {
 	struct env e;
@@ -144,16 +158,22 @@ static void test_blocked_dialog(void)
 		(void)unknown(&e, i, NULL, T0);
 	CU_ASSERT_EQUAL_FATAL(kar_block_count(e.b, T0), 1);
 
-	CU_ASSERT_EQUAL(req(&e, "BYE", "user1", "to-1", NULL, NULL, T0 + 1),
+	CU_ASSERT_EQUAL(req(&e, "BYE", "alice", "to-1", NULL, NULL, T0 + 1),
 			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", "to-1", NULL, NULL,
+			    T0 + 1), KAR_G_PASS);
 	CU_ASSERT_EQUAL(req(&e, "ACK", "user1", "to-1", NULL, NULL, T0 + 1),
 			KAR_G_PASS);
 	CU_ASSERT_EQUAL(req(&e, "ACK", "user1", NULL, NULL, NULL, T0 + 1),
 			KAR_G_PASS);
 	CU_ASSERT_EQUAL(req(&e, "CANCEL", "user2", NULL, NULL, NULL, T0 + 1),
 			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "BYE", "user1", "to-1", NULL, NULL, T0 + 1),
+			KAR_G_DROP);
 	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "user3", "to-3", NULL, NULL,
-			    T0 + 1), KAR_G_PASS);
+			    T0 + 1), KAR_G_DROP);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", NULL, "to-3", NULL, NULL,
+			    T0 + 1), KAR_G_DROP);
 
 	/* A tag of a namesake header is no To tag */
 	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "user3", NULL,
@@ -222,8 +242,8 @@ static void test_window_edge(void)
 }
 
 
-/* Neither counted nor blocked: a local UA's user, no user part, in
-   dialog, trusted sources */
+/* Neither counted nor blocked: a local UA's user, no user part, in a
+   dialog of a local UA, trusted sources */
 static void test_exempt(void)
 {
 	struct env e;
@@ -240,7 +260,7 @@ static void test_exempt(void)
 				    "127.0.0.5", T0 + i), KAR_G_PASS);
 		CU_ASSERT_EQUAL(req(&e, "OPTIONS", NULL, NULL, NULL,
 				    "127.0.0.5", T0 + i), KAR_G_PASS);
-		CU_ASSERT_EQUAL(req(&e, "NOTIFY", tag, tag, NULL,
+		CU_ASSERT_EQUAL(req(&e, "NOTIFY", "alice", tag, NULL,
 				    "127.0.0.5", T0 + i), KAR_G_PASS);
 		/* unit_request()'s source is in the trusted network */
 		CU_ASSERT_EQUAL(unknown(&e, i, NULL, T0 + i), KAR_G_PASS);
@@ -323,6 +343,181 @@ static void test_scanner_ua(void)
 }
 
 
+/* A To tag alone makes no dialog: tagged requests to users no UA owns
+   count like any others, and block at the limit */
+static void test_tagged_counts(void)
+{
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT - 1; i++) {
+		char user[16];
+
+		re_snprintf(user, sizeof(user), "t%u", i);
+		CU_ASSERT_EQUAL(req(&e, i % 2 ? "NOTIFY" : "OPTIONS", user,
+				    "made-up", NULL, NULL, T0 + i),
+				KAR_G_PASS);
+	}
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 10), 0);
+
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "t99", "made-up", NULL, NULL,
+			    T0 + 10), KAR_G_BLOCK_ENUM);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 10), 1);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "t0", "made-up", NULL, NULL,
+			    T0 + 11), KAR_G_DROP);
+
+	mem_deref(e.b);
+}
+
+
+/* A scanner User-Agent relayed by a proxy (more than one Via, in one
+   header or several) drops the request alone; sent directly, it
+   blocks its source */
+static void test_relayed_ua(void)
+{
+	static const char sv[] = "User-Agent: friendly-scanner\r\n";
+	static const char via2[] = "Via: SIP/2.0/UDP 198.51.100.7:5060"
+		";branch=z9hG4bK-far\r\nUser-Agent: friendly-scanner\r\n";
+	static const char vias[] = "Via: SIP/2.0/UDP 198.51.100.7:5060"
+		";branch=z9hG4bK-a, SIP/2.0/UDP 198.51.100.8"
+		";branch=z9hG4bK-b\r\nUser-Agent: sipvicious\r\n";
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(req(&e, "INVITE", "alice", NULL, via2,
+				    "127.0.0.20", T0 + i), KAR_G_DROP);
+		CU_ASSERT_EQUAL(req(&e, "OPTIONS", "bob", NULL, vias,
+				    "127.0.0.20", T0 + i), KAR_G_DROP);
+	}
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 5), 0);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, "127.0.0.20",
+			    T0 + 5), KAR_G_PASS);
+
+	/* Sent directly: one Via */
+	CU_ASSERT_EQUAL(req(&e, "INVITE", "alice", NULL, sv, "127.0.0.20",
+			    T0 + 6), KAR_G_BLOCK_UA);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL, "127.0.0.20",
+			    T0 + 7), KAR_G_DROP);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 7), 1);
+
+	mem_deref(e.b);
+}
+
+
+/* The endpoint's own server: its unknown users never count, a scanner
+   User-Agent it sends or relays drops the request alone, a block from
+   before it was known does not hold; the same address's neighbour, and
+   the server once forgotten, are guarded as everyone */
+static void test_own_server(void)
+{
+	static const char sv[] = "User-Agent: friendly-scanner\r\n";
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	/* Blocked while it was not known yet */
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, sv, "192.0.2.50",
+			    T0), KAR_G_BLOCK_UA);
+
+	e.own = "192.0.2.50";
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", NULL, NULL, NULL, "192.0.2.50",
+			    T0 + 1), KAR_G_PASS);
+
+	for (i = 0; i < 3 * LIMIT; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, "192.0.2.50", T0 + 2),
+				KAR_G_PASS);
+
+	/* Directly (one Via) too: its own request, or a scanner's it
+	   relays as a stateless proxy would */
+	CU_ASSERT_EQUAL(req(&e, "INVITE", "alice", NULL, sv, "192.0.2.50",
+			    T0 + 3), KAR_G_DROP);
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", NULL, NULL, NULL, "192.0.2.50",
+			    T0 + 4), KAR_G_PASS);
+
+	/* The neighbour is guarded */
+	for (i = 0; i < LIMIT - 1; i++)
+		CU_ASSERT_EQUAL(unknown(&e, i, "192.0.2.51", T0 + 5),
+				KAR_G_PASS);
+	CU_ASSERT_EQUAL(unknown(&e, 99, "192.0.2.51", T0 + 5),
+			KAR_G_BLOCK_ENUM);
+
+	/* kar_block_forget(): the module lifts the old block when it
+	   learns the server, for the UDP helper */
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 6), 2);
+	CU_ASSERT_TRUE(kar_block_forget(e.b, &(struct sa){0}, T0 + 6) ==
+		       false);
+
+	/* Forgotten as a server: the old block is still there */
+	e.own = NULL;
+	CU_ASSERT_EQUAL(req(&e, "OPTIONS", NULL, NULL, NULL, "192.0.2.50",
+			    T0 + 7), KAR_G_DROP);
+
+	mem_deref(e.b);
+}
+
+
+/* A call in progress keeps its requests whatever the far end's
+   User-Agent: a dialog of a local UA passes the filter, a blocked source
+   included; a tag on a request to another user does not */
+static void test_dialog_ua(void)
+{
+	static const char sv[] = "User-Agent: friendly-scanner\r\n";
+	struct env e;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	CU_ASSERT_EQUAL(req(&e, "BYE", "alice", "to-1", sv, "127.0.0.30",
+			    T0), KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0), 0);
+
+	CU_ASSERT_EQUAL(req(&e, "BYE", "bob", "to-1", sv, "127.0.0.30",
+			    T0 + 1), KAR_G_BLOCK_UA);
+	CU_ASSERT_EQUAL(req(&e, "BYE", "alice", "to-1", sv, "127.0.0.30",
+			    T0 + 2), KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "INVITE", "alice", NULL, sv, "127.0.0.30",
+			    T0 + 3), KAR_G_DROP);
+
+	mem_deref(e.b);
+}
+
+
+/* Lifting a block: the source is answered again, and counts anew */
+static void test_forget(void)
+{
+	struct env e;
+	struct sa src;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&src, "127.0.0.40", 0), 0);
+
+	CU_ASSERT_FALSE(kar_block_forget(e.b, &src, T0));
+
+	for (i = 0; i < LIMIT; i++)
+		(void)unknown(&e, i, "127.0.0.40", T0);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0), 1);
+
+	CU_ASSERT_TRUE(kar_block_forget(e.b, &src, T0 + 1));
+	CU_ASSERT_FALSE(kar_block_forget(e.b, &src, T0 + 1));
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 1), 0);
+	CU_ASSERT_FALSE(kar_block_check(e.b, &src, T0 + 1));
+
+	for (i = 0; i < LIMIT - 1; i++)
+		CU_ASSERT_EQUAL(unknown(&e, 50 + i, "127.0.0.40", T0 + 2),
+				KAR_G_PASS);
+	CU_ASSERT_EQUAL(unknown(&e, 99, "127.0.0.40", T0 + 2),
+			KAR_G_BLOCK_ENUM);
+
+	mem_deref(e.b);
+}
+
+
 /* 100,000 spoofed sources: the table stays as it is, a legit source is
    still answered */
 static void test_spoofed(void)
@@ -353,7 +548,7 @@ static void test_spoofed(void)
 			continue;
 
 		msg->src = src;
-		CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, T0 + i),
+		CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, false, T0 + i),
 				KAR_G_DROP);
 		CU_ASSERT_EQUAL(req(&e, "OPTIONS", "alice", NULL, NULL,
 				    "127.0.0.9", T0 + i), KAR_G_PASS);
@@ -377,9 +572,10 @@ static void test_no_via(void)
 					   "sip:alice@127.0.0.1", NULL,
 					   NULL), 0);
 
-	CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, T0), KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, false, T0), KAR_G_PASS);
 	msg->via.sentby = pl_null;
-	CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, T0), KAR_G_DROP);
+	CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, false, T0), KAR_G_DROP);
+	CU_ASSERT_EQUAL(kar_guard_check(&e.g, msg, true, T0), KAR_G_DROP);
 	CU_ASSERT_EQUAL(kar_block_count(e.b, T0), 0);
 
 	mem_deref(msg);
@@ -401,7 +597,8 @@ static void test_alloc(void)
 			0);
 	CU_ASSERT_FALSE(kar_block_check(b, NULL, 0));
 	CU_ASSERT_FALSE(kar_block_check(NULL, NULL, 0));
-	CU_ASSERT_EQUAL(kar_guard_check(NULL, NULL, 0), KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_guard_check(NULL, NULL, false, 0), KAR_G_PASS);
+	CU_ASSERT_FALSE(kar_block_forget(NULL, NULL, 0));
 	mem_deref(b);
 }
 
@@ -414,6 +611,11 @@ static CU_TestInfo tests[] = {
 	{"exempt",       test_exempt},
 	{"ban",          test_ban},
 	{"scanner_ua",   test_scanner_ua},
+	{"tagged_counts", test_tagged_counts},
+	{"relayed_ua",   test_relayed_ua},
+	{"own_server",   test_own_server},
+	{"dialog_ua",    test_dialog_ua},
+	{"forget",       test_forget},
 	{"spoofed",      test_spoofed},
 	{"no_via",       test_no_via},
 	{"alloc",        test_alloc},

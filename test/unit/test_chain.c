@@ -6,8 +6,9 @@
  * A real libre SIP stack with three request listeners that stand in for
  * baresip's core (OPTIONS handler, sipsess, sipevent), registered before
  * the module as baresip registers them before any module loads.  The
- * order is read back from libre's own listener list, and in the last
- * test from the order in which libre offers a real request over UDP.
+ * order is read back from libre's own listener list, and from the order
+ * in which libre offers a real request over UDP, and the answers to a
+ * real client transaction and a stray answer.
  */
 #include <string.h>
 #include <re.h>
@@ -125,6 +126,29 @@ static bool tail_h(const struct sip_msg *msg, void *arg)
 }
 
 
+/* The response listeners (kar_chain_responses()) */
+static bool first_h(const struct sip_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+
+	return record("first");
+}
+
+
+static bool stray_h(const struct sip_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+
+	record("stray");
+	if (disp.n >= 4)
+		re_cancel();
+
+	return false;
+}
+
+
 static sip_msg_h * const core_h[NCORE] = {options_h, sipsess_h,
 					  sipevent_h};
 static const char * const core_name[NCORE] = {"options", "sipsess",
@@ -213,6 +237,10 @@ static const char *label(const struct fixture *f, const struct le *le)
 		return "tail";
 	if (p->msgh == late_h)
 		return "late";
+	if (p->msgh == first_h)
+		return "first";
+	if (p->msgh == stray_h)
+		return "stray";
 	if (p->arg == f->sip)
 		return "libre";
 
@@ -616,6 +644,140 @@ static void test_dispatch(void)
 }
 
 
+/* A registrar: answers the REGISTER (same Via, so libre's transaction
+   matches), then sends an answer of a transaction that never was */
+static void registrar_recv_h(const struct sa *src, struct mbuf *mb,
+			     void *arg)
+{
+	struct udp_sock *us = arg;
+	struct sip_msg *msg = NULL;
+	const struct sip_hdr *via;
+	struct mbuf *out = NULL;
+	int err;
+
+	err = sip_msg_decode(&msg, mb);
+	if (err || !msg->req || !(via = sip_msg_hdr(msg, SIP_HDR_VIA)))
+		goto out;
+
+	out = mbuf_alloc(512);
+	if (!out)
+		goto out;
+
+	err = mbuf_printf(out, "SIP/2.0 200 OK\r\nVia: %r\r\n"
+			  "From: %r\r\nTo: %r;tag=r1\r\nCall-ID: %r\r\n"
+			  "CSeq: %u REGISTER\r\nContent-Length: 0\r\n\r\n",
+			  &via->val, &msg->from.val, &msg->to.val,
+			  &msg->callid, msg->cseq.num);
+	out->pos = 0;
+	err |= udp_send(us, src, out);
+
+	mbuf_reset(out);
+	err |= mbuf_printf(out, "SIP/2.0 200 OK\r\n"
+			   "Via: SIP/2.0/UDP %J;branch=z9hG4bK-never\r\n"
+			   "From: %r\r\nTo: %r;tag=r2\r\nCall-ID: never\r\n"
+			   "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+			   src, &msg->from.val, &msg->to.val);
+	out->pos = 0;
+	err |= udp_send(us, src, out);
+	disp.send_err = err;
+
+ out:
+	mem_deref(out);
+	mem_deref(msg);
+}
+
+
+static void register_resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+
+	if (!err && msg)
+		disp.scode = msg->scode;
+
+	(void)record("answer");
+}
+
+
+/*
+ * The response listeners: the first before libre's client transactions,
+ * the stray right behind libre's listeners.  A REGISTER's answer is seen
+ * by the first, then by the transaction, never by the stray one; an
+ * answer that matches no transaction by the first and the stray one.
+ */
+static void test_responses(void)
+{
+	static const char *want[] = {"first", "answer", "first", "stray"};
+	struct fixture f;
+	struct udp_sock *us = NULL;
+	struct sip_request *req = NULL;
+	struct sa laddr, raddr;
+	struct tmr tmr;
+	char uri[64], lbl[256];
+	size_t i, len = 0;
+
+	tmr_init(&tmr);
+	memset(&disp, 0, sizeof(disp));
+
+	CU_ASSERT_EQUAL_FATAL(setup(&f), 0);
+	CU_ASSERT_EQUAL_FATAL(kar_chain_attach(&f.ch, f.sip, head_h, tail_h,
+					       &disp), 0);
+	CU_ASSERT_EQUAL(kar_chain_responses(NULL, f.sip, first_h, stray_h,
+					    &disp), EINVAL);
+	CU_ASSERT_EQUAL_FATAL(kar_chain_responses(f.ch, f.sip, first_h,
+						  stray_h, &disp), 0);
+	CU_ASSERT_EQUAL(kar_chain_responses(f.ch, f.sip, first_h, stray_h,
+					    &disp), EINVAL);
+
+	len = (size_t)re_snprintf(lbl, sizeof(lbl), "first ");
+	for (i = 0; i < f.nlibre; i++)
+		len += (size_t)re_snprintf(lbl + len, sizeof(lbl) - len,
+					   "libre ");
+	(void)re_snprintf(lbl + len, sizeof(lbl) - len,
+			  "stray head options sipsess sipevent tail");
+	CU_ASSERT_STRING_EQUAL(order(&f), lbl);
+	CU_ASSERT_TRUE(consistent(f.list));
+
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&laddr, "127.0.0.1", 0), 0);
+	CU_ASSERT_EQUAL_FATAL(sip_transp_add(f.sip, SIP_TRANSP_UDP, &laddr),
+			      0);
+
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&raddr, "127.0.0.1", 0), 0);
+	CU_ASSERT_EQUAL_FATAL(udp_listen(&us, &raddr, registrar_recv_h,
+					 NULL), 0);
+	udp_handler_set(us, registrar_recv_h, us);
+	CU_ASSERT_EQUAL_FATAL(udp_local_get(us, &raddr), 0);
+
+	(void)re_snprintf(uri, sizeof(uri), "sip:%J", &raddr);
+	CU_ASSERT_EQUAL_FATAL(sip_requestf(&req, f.sip, true, "REGISTER",
+		uri, NULL, NULL, NULL, register_resp_h, NULL,
+		"From: <sip:unit@127.0.0.1>;tag=c1\r\n"
+		"To: <sip:unit@127.0.0.1>\r\n"
+		"Call-ID: chain-reg\r\n"
+		"CSeq: 7 REGISTER\r\n"
+		"Content-Length: 0\r\n\r\n"), 0);
+
+	tmr_start(&tmr, 5000, timeout_h, NULL);
+	(void)re_main(NULL);
+	tmr_cancel(&tmr);
+
+	CU_ASSERT_EQUAL(disp.send_err, 0);
+	CU_ASSERT_EQUAL(disp.scode, 200);
+	CU_ASSERT_EQUAL(disp.n, ARRAY_SIZE(want));
+	for (i = 0; i < disp.n && i < ARRAY_SIZE(want); i++)
+		CU_ASSERT_STRING_EQUAL(disp.seen[i], want[i]);
+
+	/* Gone with the chain: the list as before */
+	f.ch = mem_deref(f.ch);
+	CU_ASSERT_STRING_EQUAL(order(&f),
+			       expect(&f, "options sipsess sipevent"));
+
+	mem_deref(req);
+	mem_deref(us);
+	teardown(&f);
+	memset(&disp, 0, sizeof(disp));
+}
+
+
 static CU_TestInfo tests[] = {
 	{"fixture",       test_fixture},
 	{"attach",        test_attach},
@@ -626,6 +788,7 @@ static CU_TestInfo tests[] = {
 	{"sip_first",     test_sip_first},
 	{"bad_args",      test_bad_args},
 	{"dispatch",      test_dispatch},
+	{"responses",     test_responses},
 	CU_TEST_INFO_NULL
 };
 

@@ -6,9 +6,9 @@
  * A real libre SIP stack on loopback: a listener stands in for the
  * module's head listener and hands the helper each request's socket.
  * Blocked sources' datagrams must never reach the SIP layer, unless
- * they may be in a dialog; others must; the helper must survive the
- * transport's close and reopen, and
- * the module's unload with and without the socket (run under ASan and
+ * they may be in a dialog of the local UA (alice); others must; the
+ * helper must survive the transport's close and reopen, and the
+ * module's unload with and without the socket (run under ASan and
  * valgrind too).
  */
 #include <string.h>
@@ -37,6 +37,7 @@ static struct {
 	unsigned seen[NCLIENT];
 	unsigned cseq;
 	const char *to_params;   /**< the blocked client's, after To */
+	const char *user;        /**< its Request-URI user, not alice */
 	int werr;
 } t;
 
@@ -94,6 +95,15 @@ static int transport_open(void)
 }
 
 
+/* The local UA's user, as host_user_owned() answers in the module */
+static bool owned(const struct pl *user, void *arg)
+{
+	(void)arg;
+
+	return !pl_strcmp(user, "alice");
+}
+
+
 static int setup(void)
 {
 	size_t i;
@@ -117,7 +127,7 @@ static int setup(void)
 	if (err)
 		return err;
 
-	err = kar_udpdrop_alloc(&t.ud, t.b, &t.st);
+	err = kar_udpdrop_alloc(&t.ud, t.b, &t.st, owned, NULL);
 	if (err)
 		return err;
 
@@ -159,7 +169,7 @@ static int send_req(size_t who)
 
 	++t.cseq;
 	err = mbuf_printf(mb,
-			  "OPTIONS sip:alice@%J SIP/2.0\r\n"
+			  "OPTIONS sip:%s@%J SIP/2.0\r\n"
 			  "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ud%u\r\n"
 			  "Max-Forwards: 70\r\n"
 			  "From: <sip:unit@%s>;tag=u1\r\n"
@@ -167,7 +177,8 @@ static int send_req(size_t who)
 			  "Call-ID: udpdrop-%u\r\n"
 			  "CSeq: %u OPTIONS\r\n"
 			  "Content-Length: 0\r\n"
-			  "\r\n", &t.laddr, client_addr[who], t.cseq,
+			  "\r\n", who == BLOCKED && t.user ? t.user : "alice",
+			  &t.laddr, client_addr[who], t.cseq,
 			  client_addr[who], &t.laddr,
 			  who == BLOCKED && t.to_params ? t.to_params : "",
 			  t.cseq, t.cseq);
@@ -247,8 +258,9 @@ static void test_drop(void)
 }
 
 
-/* A request that may be in a dialog is decoded, blocked source or not:
-   the guard judges it after (calls taken before the block end) */
+/* A request that may be in a dialog of a local UA is decoded, blocked
+   source or not: the guard judges it after (calls taken before the
+   block end).  A tag on a request to a user no UA owns makes none. */
 static void test_dialog(void)
 {
 	CU_ASSERT_EQUAL_FATAL(setup(), 0);
@@ -271,6 +283,21 @@ static void test_dialog(void)
 	round_trip(true);
 	CU_ASSERT_EQUAL(t.seen[BLOCKED], 2);
 	CU_ASSERT_EQUAL(dropped(), 1);
+
+	/* Tagged, to users no UA owns: dropped before decoding */
+	t.to_params = ";tag=d1";
+	t.user = "bob";
+	round_trip(true);
+	t.user = "alicex";
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 2);
+	CU_ASSERT_EQUAL(dropped(), 3);
+
+	t.user = "alice";
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 3);
+	CU_ASSERT_EQUAL(dropped(), 3);
+	t.user = NULL;
 
 	teardown();
 }
@@ -331,8 +358,10 @@ static void test_args(void)
 {
 	struct kar_udpdrop *ud = NULL;
 
-	CU_ASSERT_EQUAL(kar_udpdrop_alloc(&ud, NULL, NULL), EINVAL);
-	CU_ASSERT_EQUAL(kar_udpdrop_alloc(NULL, NULL, NULL), EINVAL);
+	CU_ASSERT_EQUAL(kar_udpdrop_alloc(&ud, NULL, NULL, NULL, NULL),
+			EINVAL);
+	CU_ASSERT_EQUAL(kar_udpdrop_alloc(NULL, NULL, NULL, owned, NULL),
+			EINVAL);
 	CU_ASSERT_EQUAL(kar_udpdrop_watch(NULL, NULL), EINVAL);
 	CU_ASSERT_EQUAL(kar_udpdrop_count(NULL), 0);
 	CU_ASSERT_FALSE(kar_udpdrop_ok(NULL));

@@ -627,7 +627,7 @@ static void test_raw_dialog(void)
 		CU_ASSERT_EQUAL_FATAL(mbuf_write_str(mb, v[i].text), 0);
 		mb->pos = 0;
 
-		CU_ASSERT_EQUAL(kar_raw_dialog(mb), v[i].may);
+		CU_ASSERT_EQUAL(kar_raw_dialog(mb, NULL, NULL), v[i].may);
 		CU_ASSERT_EQUAL(mb->pos, 0);
 
 		if (!sip_msg_decode(&m, mb)) {
@@ -642,7 +642,77 @@ static void test_raw_dialog(void)
 		mem_deref(mb);
 	}
 
-	CU_ASSERT_FALSE(kar_raw_dialog(NULL));
+	CU_ASSERT_FALSE(kar_raw_dialog(NULL, NULL, NULL));
+}
+
+
+/* The local UA's user, for raw_dialog_user */
+static bool owns_a(const struct pl *user, void *arg)
+{
+	(void)arg;
+
+	return !pl_strcmp(user, "a");
+}
+
+
+/* With the local UAs' users known, a To tag lets a datagram through
+   only on a request to one of them, its user read from the start line
+   as libre's URI decoder reads it; a URI that does not start with its
+   scheme is left to the decoder (through) */
+static void test_raw_dialog_user(void)
+{
+#define RQ(uri) "OPTIONS " uri " SIP/2.0\r\n" VIA FROM \
+	"To: <sip:a@192.0.2.1>;tag=1\r\n" CALLID "CSeq: 1 OPTIONS\r\n\r\n"
+	static const struct {
+		const char *text;
+		bool may;
+	} v[] = {
+		{RQ("sip:a@192.0.2.1"), true},
+		{RQ("sips:a@192.0.2.1;transport=tcp"), true},
+		{RQ("sip:a:secret@192.0.2.1"), true},
+		{RQ("sip:b@192.0.2.1"), false},
+		{RQ("sip:ab@192.0.2.1"), false},
+		{RQ("sip:A@192.0.2.1"), false},
+		{RQ("sip:192.0.2.1"), false},
+		{RQ("sip:192.0.2.1:5060;a@b"), false},
+		{RQ("tel:a"), false},
+		{RQ(":sip:a@192.0.2.1"), true},
+		{RQ("a@192.0.2.1"), true},
+		/* no tag: nothing to let through for */
+		{"OPTIONS sip:a@192.0.2.1 SIP/2.0\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", false},
+		/* ACK, CANCEL and responses whatever the user */
+		{"ACK sip:b@192.0.2.1 SIP/2.0\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 ACK\r\n\r\n", true},
+		{"SIP/2.0 200 OK\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
+	};
+#undef RQ
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *m = NULL;
+		struct mbuf *mb = mbuf_alloc(512);
+		struct pl totag;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+		CU_ASSERT_EQUAL_FATAL(mbuf_write_str(mb, v[i].text), 0);
+		mb->pos = 0;
+
+		CU_ASSERT_EQUAL(kar_raw_dialog(mb, owns_a, NULL), v[i].may);
+
+		/* Nothing libre decodes as a tagged request to "a" is
+		   missed */
+		if (!sip_msg_decode(&m, mb) && m->req) {
+			kar_hdr_totag(&totag, m);
+			if (pl_isset(&totag) && owns_a(&m->uri.user, NULL))
+				CU_ASSERT_TRUE(v[i].may);
+		}
+
+		mem_deref(m);
+		mem_deref(mb);
+	}
 }
 
 
@@ -767,6 +837,7 @@ static CU_TestInfo tests[] = {
 	{"valid",        test_valid},
 	{"scheme",       test_scheme},
 	{"raw_dialog",   test_raw_dialog},
+	{"raw_dialog_user", test_raw_dialog_user},
 	{"require",      test_require},
 	{"unsupported",  test_unsupported},
 	{"cseq",         test_cseq},

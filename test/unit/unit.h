@@ -23,6 +23,7 @@ int unit_chain_register(void);
 int unit_validate_register(void);
 int unit_sdp_register(void);
 int unit_watch_register(void);
+int unit_servers_register(void);
 
 
 /* Helpers (unit_util.c) */

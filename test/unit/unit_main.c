@@ -30,6 +30,7 @@ static int (* const registrars[])(void) = {
 	unit_validate_register,
 	unit_sdp_register,
 	unit_watch_register,
+	unit_servers_register,
 };
 
 
