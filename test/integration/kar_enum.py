@@ -5,12 +5,13 @@
 kar_enum.py -- the enumeration guard of keepalive_responder against a
 real scanner (Debian's sipvicious, svwar) and the real baresip.
 
-A source that sends out-of-dialog requests to keepalive_responder_enum_
-limit distinct Request-URI users that match no local UA within 60 s
-(default 8), or one request with a scanner User-Agent, is blocked for
+A source that sends requests to keepalive_responder_enum_limit distinct
+Request-URI users that match no local UA within 60 s (default 8), or
+one request with a scanner User-Agent, is blocked for
 keepalive_responder_enum_ban seconds: that request and every later one
 from it are dropped silently (while blocked, before libre decodes them)
-and counted as dropped-scanner, but for what belongs to a dialog;
+and counted as dropped-scanner, but for what belongs to a local UA's
+dialog;
 /kar_stats json says how many sources are "blocked".
 
 Every baresip here runs with one local UA alice that answers calls
@@ -33,8 +34,9 @@ her.  Checked, each a named check:
     answer to a plain OPTIONS any more, another source does;
   * the limit itself: 12 distinct unknown users from one source get
     exactly the first limit - 1 answers; requests to alice, requests
-    without a user part, in-dialog requests and a trusted source
-    (keepalive_responder_trusted) are never blocked however many;
+    without a user part, in-dialog requests to alice and a trusted
+    source (keepalive_responder_trusted) are never blocked however many
+    (tagged requests to unknown users do count: integration_servers);
   * a scanner User-Agent blocks its source: a plain OPTIONS after it
     goes unanswered;
   * while a scanner is blocked, a prober on 127.0.0.2 (OPTIONS once
@@ -43,7 +45,7 @@ her.  Checked, each a named check:
   * a call the stack took before its source got blocked ends normally:
     sipp calls alice from 127.0.0.12, the same address then reaches the
     limit, and the call's BYE, sent after the block, is answered 200
-    (the module swallows no in-dialog request);
+    (the module swallows no request of a local UA's dialog);
   * unloading the module with a block in force (rmmod) gives the stock
     answers back, to the blocked source too (nothing of the module is
     left on the socket), and after loading it again (insmod) the module
@@ -470,11 +472,14 @@ def run_limits(args, runner):
             runner.run("no_user_part_never_blocked", never, NOUSER_SRC,
                        "OPTIONS without user",
                        lambda src, i: send_from(port, src))
+            # A To tag makes a dialog only with a local UA: tagged
+            # requests to unknown users count (integration_servers)
             runner.run("in_dialog_never_blocked", never, DIALOG_SRC,
-                       "in-dialog NOTIFY to distinct users",
+                       "in-dialog NOTIFY to alice, distinct dialogs",
                        lambda src, i: send_from(
-                           port, src, "NOTIFY", "nobody%d" % i,
-                           extra=[("Event", "keep-alive")], to_tag="dlg1"))
+                           port, src, "NOTIFY", "alice",
+                           extra=[("Event", "keep-alive")],
+                           to_tag="dlg%d" % i))
             runner.run("stats_blocked_one", t_blocked, ctrl)
 
             def ua_block():
