@@ -16,8 +16,9 @@
  *
  * Input format: datagrams separated by NUL bytes; the first byte of
  * each picks the source (bits 0-2: one of eight addresses, two of them
- * trusted; bits 3-7: the port, which the guard must ignore), the rest
- * is the datagram.  The guard's table is new for every input.
+ * trusted, one the endpoint's own server; bits 3-7: the port, which
+ * the guard must ignore), the rest is the datagram.  The guard's table
+ * is new for every input.
  *
  * Properties checked (abort() with a message when one fails), against
  * a plain model of the documented rules kept per source address:
@@ -25,15 +26,19 @@
  *     each one it drops; of a blocked source it drops every request
  *     that is neither an ACK nor a CANCEL and has no "tag" in it; what
  *     it drops never decodes as a response, an ACK or CANCEL, or a
- *     request with a To tag (the module swallows no in-dialog request);
- *   - a request without a Via is dropped; a scanner User-Agent blocks
- *     an untrusted source (reported once: later ones are just dropped);
- *     a trusted source is never blocked;
- *   - out-of-dialog requests to users no local UA has count per source,
- *     each distinct user once, and the one that reaches the limit
- *     blocks the source; in-dialog requests, ACK and CANCEL pass,
+ *     request with a To tag to the local UA's user (the module swallows
+ *     no request of a local UA's dialog);
+ *   - a request without a Via is dropped; a request with a To tag to
+ *     the local UA passes whatever its User-Agent; a scanner
+ *     User-Agent on a request with one Via blocks a source that is
+ *     neither trusted nor the own server (reported once: later ones are
+ *     just dropped), relayed (more Vias) it is only dropped; trusted
+ *     sources and the own server are never blocked;
+ *   - requests to users no local UA has count per source, tagged or
+ *     not, each distinct user once, and the one that reaches the limit
+ *     blocks the source; ACK, CANCEL and dialogs of the local UA pass,
  *     blocked source or not; requests to a local UA's user or without
- *     a user part, and trusted sources pass;
+ *     a user part, trusted sources and the own server pass;
  *   - an in-dialog request is never answered;
  *   - kar_block_count() is the number of sources the model blocked.
  *
@@ -65,19 +70,21 @@ enum {
 	HELPER_LAYER = -1000,
 };
 
-/* Sources; the trusted ones are those of FUZZ_TRUSTED */
+/* Sources; the trusted ones are those of FUZZ_TRUSTED; own: the
+   endpoint's server, as servers.c would say */
 static const struct {
 	const char *addr;
 	bool trusted;
+	bool own;
 } sources[NSRC] = {
-	{"127.0.0.2", false},
-	{"127.0.0.3", false},
-	{"127.0.0.1", true},
-	{"127.0.0.4", false},
-	{"2001:db8::1", false},
-	{"2001:db8::2", false},
-	{"::1", true},
-	{"2001:db8::3", false},
+	{"127.0.0.2",   false, false},
+	{"127.0.0.3",   false, false},
+	{"127.0.0.1",   true,  false},
+	{"127.0.0.4",   false, true},
+	{"2001:db8::1", false, false},
+	{"2001:db8::2", false, false},
+	{"::1",         true,  false},
+	{"2001:db8::3", false, false},
 };
 
 /* The start of libre's struct udp_helper, as udpdrop.c reads it (it
@@ -150,6 +157,14 @@ static bool ua_alice(const struct sip_msg *msg, void *arg)
 }
 
 
+/* The local UA's user, for the helper (host_user_owned()) */
+static bool user_alice(const struct pl *user, void *arg)
+{
+	(void)arg;
+	return !pl_strcmp(user, "alice");
+}
+
+
 /* The To tag, read from the header of that name */
 static bool ref_totag(const struct sip_msg *msg)
 {
@@ -175,11 +190,41 @@ static bool ref_totag(const struct sip_msg *msg)
 }
 
 
-/* In a dialog or transaction the stack may have: ACK, CANCEL, a To tag */
+static bool ref_invite_txn(const struct sip_msg *msg)
+{
+	return !pl_strcmp(&msg->met, "ACK") || !pl_strcmp(&msg->met, "CANCEL");
+}
+
+
+/* A dialog of the local UA: a To tag on a request to alice */
+static bool ref_local_dialog(const struct sip_msg *msg)
+{
+	return ua_alice(msg, NULL) && ref_totag(msg);
+}
+
+
+/* In a dialog or transaction the stack has: ACK, CANCEL, a dialog of
+   the local UA */
 static bool ref_dialog(const struct sip_msg *msg)
 {
-	return !pl_strcmp(&msg->met, "ACK") ||
-		!pl_strcmp(&msg->met, "CANCEL") || ref_totag(msg);
+	return ref_invite_txn(msg) || ref_local_dialog(msg);
+}
+
+
+/* Via headers, by name (libre makes each element of a list one) */
+static size_t ref_vias(const struct sip_msg *msg)
+{
+	const struct le *le;
+	size_t n = 0;
+
+	for (le = msg->hdrl.head; le; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		n += !pl_strcasecmp(&hdr->name, "Via") ||
+			!pl_strcasecmp(&hdr->name, "v");
+	}
+
+	return n;
 }
 
 
@@ -198,7 +243,7 @@ static bool ref_has_tag(const uint8_t *p, size_t n)
 
 
 /* What the documented rules say the guard does; updates the model */
-static enum kar_guard model_guard(struct model *m, bool trusted,
+static enum kar_guard model_guard(struct model *m, bool exempt,
 				  const struct sip_msg *msg,
 				  const uint8_t *wire)
 {
@@ -208,22 +253,20 @@ static enum kar_guard model_guard(struct model *m, bool trusted,
 		return KAR_G_DROP;
 
 	if (kar_uafilter_match(&fz.drop, msg)) {
-		if (trusted)
-			return KAR_G_DROP;
-		if (m->blocked)
+		if (ref_local_dialog(msg))
+			return KAR_G_PASS;
+		if (exempt || ref_vias(msg) != 1 || m->blocked)
 			return KAR_G_DROP;
 		m->blocked = true;
 		m->n = 0;
 		return KAR_G_BLOCK_UA;
 	}
 
-	if (ref_dialog(msg))
-		return KAR_G_PASS;
-
 	if (m->blocked)
-		return KAR_G_DROP;
+		return ref_dialog(msg) ? KAR_G_PASS : KAR_G_DROP;
 
-	if (trusted || !pl_isset(&msg->uri.user) || ua_alice(msg, NULL))
+	if (exempt || !pl_isset(&msg->uri.user) || ref_invite_txn(msg) ||
+	    ua_alice(msg, NULL))
 		return KAR_G_PASS;
 
 	for (i = 0; i < m->n; i++) {
@@ -268,7 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err = kar_block_alloc(&b, LIMIT, BAN, SLOTS, 0x0123456789abcdefULL);
 	if (!err)
-		err = kar_udpdrop_alloc(&ud, b, &st);
+		err = kar_udpdrop_alloc(&ud, b, &st, user_alice, NULL);
 	CHECK(err == 0, "alloc: %m", err);
 
 	/* As the module does with the socket of the first UDP request */
@@ -347,8 +390,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(err == 0 && kar_udpdrop_count(ud) == 1,
 		      "watch again: %d", err);
 
-		g = kar_guard_check(&cfg, msg, tmr_jiffies());
-		want = model_guard(m, sources[idx].trusted, msg, p + 1);
+		g = kar_guard_check(&cfg, msg, sources[idx].own,
+				    tmr_jiffies());
+		want = model_guard(m, sources[idx].trusted ||
+				   sources[idx].own, msg, p + 1);
 		CHECK(g == want, "%j: guard %d, expected %d, message:\n%b",
 		      &src, g, want, p + 1, n - 1);
 
