@@ -472,7 +472,7 @@ struct kar_servers {
 void kar_servers_answer(struct kar_servers *s, const struct sip_msg *msg);
 void kar_servers_stray(struct kar_servers *s);
 bool kar_servers_confirm(struct kar_servers *s, const char *aor,
-			 uint64_t now, struct sa *addr);
+			 uint64_t now, const struct kar_server **vp);
 bool kar_servers_match(const struct kar_servers *s, const struct sa *src,
 		       uint64_t now);
 size_t kar_servers_count(const struct kar_servers *s, uint64_t now);

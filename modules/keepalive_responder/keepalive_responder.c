@@ -438,19 +438,17 @@ static bool resp_stray(const struct sip_msg *msg, void *arg)
 
 static void register_handler(const char *aor)
 {
+	const struct kar_server *v;
 	uint64_t now = tmr_jiffies();
-	struct sa addr;
 
-	memset(&addr, 0, sizeof(addr));
-
-	if (kar_servers_confirm(&kar.servers, aor, now, &addr)) {
+	if (kar_servers_confirm(&kar.servers, aor, now, &v)) {
 		host_log(HOST_INFO, "own server %j (%s): registrar of %s\n",
-			 &addr, sip_transp_name(kar.servers.pend.tp), aor);
+			 &v->addr, sip_transp_name(v->tp), v->aor);
 	}
 
 	/* Blocked before it was known: it never should have been */
-	if (sa_af(&addr) && kar_block_forget(kar.guard.block, &addr, now))
-		host_log(HOST_INFO, "unblocked %j: own server\n", &addr);
+	if (v && kar_block_forget(kar.guard.block, &v->addr, now))
+		host_log(HOST_INFO, "unblocked %j: own server\n", &v->addr);
 }
 
 

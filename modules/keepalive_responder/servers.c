@@ -163,20 +163,23 @@ static void drop(struct kar_servers *s, struct kar_server *v)
  * baresip reported a registration's outcome: the answer noted last
  * came from that UA's server
  *
- * @param s    Servers
- * @param aor  The UA's address of record (kept for the listing)
- * @param now  Current time in ms
- * @param addr Set to the server's address when one was learnt
- *             (optional)
+ * @param s   Servers
+ * @param aor The UA's address of record (kept for the listing)
+ * @param now Current time in ms
+ * @param vp  Set to the server learnt or refreshed, NULL if none
+ *            (optional)
  *
  * @return true if a server was learnt that was not known before
  */
 bool kar_servers_confirm(struct kar_servers *s, const char *aor,
-			 uint64_t now, struct sa *addr)
+			 uint64_t now, const struct kar_server **vp)
 {
 	struct kar_server *v = NULL;
 	bool fresh;
 	size_t i;
+
+	if (vp)
+		*vp = NULL;
 
 	if (!s || !s->pend.set)
 		return false;
@@ -211,8 +214,8 @@ bool kar_servers_confirm(struct kar_servers *s, const char *aor,
 	v->seen = now;
 	v->until = now + 2000ULL * s->pend.expires + GRACE;
 
-	if (addr)
-		*addr = v->addr;
+	if (vp)
+		*vp = v;
 
 	return fresh;
 }

@@ -63,6 +63,8 @@ static bool learn(struct kar_servers *s, uint16_t scode, const char *extra,
 {
 	struct sip_msg *msg = answer(scode, "REGISTER", extra, src,
 				     SIP_TRANSP_UDP);
+	const struct kar_server *v;
+	struct sa sa;
 	bool fresh;
 
 	CU_ASSERT_PTR_NOT_NULL(msg);
@@ -72,7 +74,14 @@ static bool learn(struct kar_servers *s, uint16_t scode, const char *extra,
 	if (stray)
 		kar_servers_stray(s);
 
-	fresh = kar_servers_confirm(s, aor, now, NULL);
+	fresh = kar_servers_confirm(s, aor, now, &v);
+
+	/* What was learnt or refreshed is the answer's source */
+	if (v) {
+		CU_ASSERT_EQUAL(sa_set_str(&sa, src, 0), 0);
+		CU_ASSERT_TRUE(kar_sa_same_addr(&v->addr, &sa));
+		CU_ASSERT_FALSE(fresh && v->seen != now);
+	}
 
 	return fresh;
 }
@@ -91,8 +100,8 @@ static bool is(const struct kar_servers *s, const char *addr, uint64_t now)
 
 static void test_learn(void)
 {
+	const struct kar_server *got = &(struct kar_server){0};
 	struct kar_servers s;
-	struct sa got;
 
 	memset(&s, 0, sizeof(s));
 	CU_ASSERT_FALSE(is(&s, "192.0.2.1", t0));
@@ -111,13 +120,15 @@ static void test_learn(void)
 	CU_ASSERT_FALSE(learn(&s, 200, "Contact: <sip:alice@192.0.2.10>"
 			      ";expires=600\r\n", "192.0.2.1", false,
 			      t0 + 500000));
+	CU_ASSERT_EQUAL(s.v[0].seen, t0 + 500000);
+	CU_ASSERT_EQUAL(s.v[0].tp, SIP_TRANSP_UDP);
+	CU_ASSERT_STRING_EQUAL(s.v[0].aor, aor);
 	CU_ASSERT_TRUE(is(&s, "192.0.2.1", t0 + 1700000));
 	CU_ASSERT_EQUAL(kar_servers_count(&s, t0 + 500000), 1);
 
 	/* Each answer is taken once */
-	memset(&got, 0, sizeof(got));
 	CU_ASSERT_FALSE(kar_servers_confirm(&s, aor, t0 + 500001, &got));
-	CU_ASSERT_EQUAL(sa_af(&got), 0);
+	CU_ASSERT_PTR_NULL(got);
 }
 
 
