@@ -211,42 +211,38 @@ bool host_user_owned(const struct pl *user, void *arg)
 }
 
 
+#ifdef KAR_HAVE_CHECK_ORIGIN
+static void *origin_named(const struct sip_msg *msg)
+{
+	return uag_find_msg(msg);
+}
+
+
+static bool origin_check(void *ua, const struct sip_msg *msg)
+{
+	return ua_req_check_origin(ua, msg);
+}
+#endif
+
+
 /**
- * May a source have the module's answer and actions, as far as
- * baresip's own origin filter goes (filter_registrar, 3.15 and later;
- * the accounts' check_origin from 4.5)?  The core's own decision,
- * ua_req_check_origin(), for the UA the request names, or, for a
- * request that names none, for any UA.  Without UAs there is no
- * registrar to keep to, and the module answers as without the filter.
+ * baresip's own origin filter (filter_registrar, 3.15 and later; the
+ * accounts' check_origin from 4.5), for kar_origin_ok(): the core's
+ * decision ua_req_check_origin(), for the UA uag_find_msg() names, or
+ * for every UA
  *
- * @param msg SIP request
- *
- * @return true if the filter lets the request through (always, on
- *         generations without the filter)
+ * @return The lookups, NULL on generations without the filter
  */
-bool host_origin_ok(const struct sip_msg *msg)
+const struct kar_origin *host_origin(void)
 {
 #ifdef KAR_HAVE_CHECK_ORIGIN
-	struct ua *ua = uag_find_msg(msg);
-	struct list *ual;
-	struct le *le;
+	static const struct kar_origin origin = {
+		origin_named, origin_check, uag_list
+	};
 
-	if (ua)
-		return ua_req_check_origin(ua, msg);
-
-	ual = uag_list();
-	if (!list_head(ual))
-		return true;
-
-	for (le = list_head(ual); le; le = le->next) {
-		if (ua_req_check_origin(le->data, msg))
-			return true;
-	}
-
-	return false;
+	return &origin;
 #else
-	(void)msg;
-	return true;
+	return NULL;
 #endif
 }
 

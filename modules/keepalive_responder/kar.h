@@ -166,6 +166,15 @@ struct kar_policy {
 
 void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 		       const struct sip_msg *msg);
+
+/** baresip's origin filter, as the host asks it (host.c) */
+struct kar_origin {
+	void *(*named)(const struct sip_msg *msg);   /**< UA named, or NULL */
+	bool (*check)(void *ua, const struct sip_msg *msg);
+	struct list *(*uas)(void);                    /**< every UA         */
+};
+
+bool kar_origin_ok(const struct kar_origin *o, const struct sip_msg *msg);
 enum kar_method kar_method_of(const struct pl *met);
 bool kar_method_invite_txn(const struct pl *met);
 const char *kar_method_name(enum kar_method meth);
@@ -535,7 +544,7 @@ int  host_conf_str(const char *key, char *buf, size_t sz);
 bool host_ua_match(const struct sip_msg *msg, void *arg);
 bool host_ua_owns(const struct sip_msg *msg, void *arg);
 bool host_user_owned(const struct pl *user, void *arg);
-bool host_origin_ok(const struct sip_msg *msg);
+const struct kar_origin *host_origin(void);
 void host_log(int level, const char *fmt, ...);
 struct ua *host_ua_for(const struct pl *user);
 void host_mwi(struct ua *ua, const struct pl *body);

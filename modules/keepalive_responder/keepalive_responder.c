@@ -452,10 +452,11 @@ static void register_handler(const char *aor)
 }
 
 
-/* The trusted list, and baresip's own origin filter (host.c) */
+/* The trusted list, and baresip's own origin filter */
 static bool source_allowed(const struct sip_msg *msg)
 {
-	return kar_acl_match(&kar.trusted, &msg->src) && host_origin_ok(msg);
+	return kar_acl_match(&kar.trusted, &msg->src) &&
+		kar_origin_ok(host_origin(), msg);
 }
 
 

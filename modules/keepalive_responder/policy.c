@@ -25,7 +25,12 @@
  * as without drain.
  *
  * The verdict also says whether stock baresip would have answered the
- * request with anything but 2xx, for the log.  Headers are read by
+ * request with anything but 2xx, for the log.
+ *
+ * kar_origin_ok() applies baresip's own origin filter (filter_registrar,
+ * 3.15 and later) to a request the module would answer: the core's
+ * decision for one UA, asked through the host, for the UA the request
+ * names, else for any UA.  Headers are read by
  * name (validate.c): a namesake of Event or To is neither.
  */
 #include <re.h>
@@ -66,6 +71,42 @@ bool kar_method_invite_txn(const struct pl *met)
 const char *kar_method_name(enum kar_method meth)
 {
 	return (size_t)meth < KAR_M_N ? method_names[meth] : "?";
+}
+
+
+/**
+ * Does baresip's origin filter let a request's source reach the
+ * endpoint?  For the UA the request names, the core's decision for
+ * that UA; for a request that names none, whether any UA's lets it
+ * through.  Without UAs there is no registrar to keep to: yes.
+ *
+ * @param o   The host's lookups (NULL, or no check: no filter)
+ * @param msg SIP request
+ *
+ * @return true if the source may have the module's answer
+ */
+bool kar_origin_ok(const struct kar_origin *o, const struct sip_msg *msg)
+{
+	const struct le *le;
+	void *ua;
+
+	if (!o || !o->check || !msg)
+		return true;
+
+	ua = o->named ? o->named(msg) : NULL;
+	if (ua)
+		return o->check(ua, msg);
+
+	le = o->uas ? list_head(o->uas()) : NULL;
+	if (!le)
+		return true;
+
+	for (; le; le = le->next) {
+		if (o->check(le->data, msg))
+			return true;
+	}
+
+	return false;
 }
 
 

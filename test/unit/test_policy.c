@@ -838,6 +838,158 @@ static void test_namesakes(void)
 	mem_deref(msg);
 }
 
+/*
+ * baresip's origin filter (kar_origin_ok()), against two fake UAs that
+ * stand in for baresip's: "alice" registered at 192.0.2.1, "bob" at
+ * 192.0.2.2; ua_req_check_origin() lets a source through where the
+ * filter is off or the source is that UA's registrar.  Each row in both
+ * modes: who answers, the module or the stack (stock baresip).
+ */
+struct fake_ua {
+	struct le le;
+	const char *user;
+	const char *registrar;
+};
+
+static struct {
+	struct list uas;
+	struct fake_ua v[2];
+	bool filter;
+} org;
+
+
+static void *org_named(const struct sip_msg *msg)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(org.v); i++) {
+		if (!pl_strcmp(&msg->uri.user, org.v[i].user))
+			return &org.v[i];
+	}
+
+	return NULL;
+}
+
+
+static bool org_check(void *arg, const struct sip_msg *msg)
+{
+	const struct fake_ua *ua = arg;
+	struct sa reg;
+
+	if (!org.filter)
+		return true;
+
+	return !sa_set_str(&reg, ua->registrar, 0) &&
+		sa_cmp(&reg, &msg->src, SA_ADDR);
+}
+
+
+static struct list *org_uas(void)
+{
+	return &org.uas;
+}
+
+
+static void test_origin(void)
+{
+	static const struct kar_origin o = {org_named, org_check, org_uas};
+	enum { STACK, MODULE };
+	static const struct {
+		bool filter;
+		const char *src;
+		const char *ruri;
+		int shared;
+		int exclusive;
+	} v[] = {
+		/* filter, source, Request-URI, shared, exclusive */
+		/* filter off: as without it */
+		{false,"198.51.100.9", "sip:192.0.2.10",       MODULE,MODULE},
+		{false,"198.51.100.9", "sip:alice@192.0.2.10", STACK, MODULE},
+		{false,"198.51.100.9", "sip:carol@192.0.2.10", STACK, MODULE},
+		{false,"192.0.2.1",    "sip:192.0.2.10",       MODULE,MODULE},
+		/* filter on, a stranger: the stack's answer always */
+		{true, "198.51.100.9", "sip:192.0.2.10",       STACK, STACK},
+		{true, "198.51.100.9", "sip:alice@192.0.2.10", STACK, STACK},
+		{true, "198.51.100.9", "sip:carol@192.0.2.10", STACK, STACK},
+		/* filter on, alice's registrar */
+		{true, "192.0.2.1",    "sip:192.0.2.10",       MODULE,MODULE},
+		{true, "192.0.2.1",    "sip:alice@192.0.2.10", STACK, MODULE},
+		{true, "192.0.2.1",    "sip:carol@192.0.2.10", STACK, MODULE},
+		/* bob's registrar, for a request to alice: not hers */
+		{true, "192.0.2.2",    "sip:alice@192.0.2.10", STACK, STACK},
+		{true, "192.0.2.2",    "sip:bob@192.0.2.10",   STACK, MODULE},
+		{true, "192.0.2.2",    "sip:192.0.2.10",       MODULE,MODULE},
+	};
+	size_t i, k;
+
+	memset(&org, 0, sizeof(org));
+	org.v[0].user = "alice";
+	org.v[0].registrar = "192.0.2.1";
+	org.v[1].user = "bob";
+	org.v[1].registrar = "192.0.2.2";
+	for (i = 0; i < ARRAY_SIZE(org.v); i++)
+		list_append(&org.uas, &org.v[i].le, &org.v[i]);
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *msg = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "OPTIONS", v[i].ruri,
+						   NULL, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(sa_set_str(&msg->src, v[i].src, 5060),
+				      0);
+		org.filter = v[i].filter;
+
+		for (k = 0; k < 2; k++) {
+			struct kar_verdict vd;
+			int want = k ? v[i].exclusive : v[i].shared;
+			int got;
+
+			decide(&vd, k == 1, msg);
+
+			/* The head listener: the module answers what it
+			   decided to, where the filter lets the source in */
+			got = vd.reply != KAR_R_NONE &&
+				kar_origin_ok(&o, msg) ? MODULE : STACK;
+			CU_ASSERT_EQUAL(got, want);
+			if (got != want)
+				printf("row %zu (%s): got %d\n", i,
+				       k ? "exclusive" : "shared", got);
+		}
+
+		mem_deref(msg);
+	}
+
+	/* A NOTIFY the module would act on (MWI) names no UA: any
+	   UA's registrar will do, a stranger gets the stack's */
+	{
+		struct sip_msg *msg = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "NOTIFY",
+			"sip:192.0.2.10", NULL,
+			"Event: message-summary\r\n"), 0);
+		org.filter = true;
+		(void)sa_set_str(&msg->src, "192.0.2.2", 5060);
+		CU_ASSERT_TRUE(kar_origin_ok(&o, msg));
+		(void)sa_set_str(&msg->src, "198.51.100.9", 5060);
+		CU_ASSERT_FALSE(kar_origin_ok(&o, msg));
+		mem_deref(msg);
+	}
+
+	/* No UA at all: no registrar to keep to; no filter: no lookups */
+	{
+		struct sip_msg *msg = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(unit_request(&msg, "OPTIONS",
+			"sip:192.0.2.10", NULL, NULL), 0);
+		(void)sa_set_str(&msg->src, "198.51.100.9", 5060);
+		list_clear(&org.uas);
+		CU_ASSERT_TRUE(kar_origin_ok(&o, msg));
+		CU_ASSERT_TRUE(kar_origin_ok(NULL, msg));
+		mem_deref(msg);
+	}
+}
+
 
 static CU_TestInfo tests[] = {
 	{"options_ua_targeted",     test_options_ua},
@@ -864,6 +1016,7 @@ static CU_TestInfo tests[] = {
 	{"drain_untouched",         test_drain_untouched},
 	{"stock_fallback",          test_stock_fallback},
 	{"namesakes",               test_namesakes},
+	{"origin",                  test_origin},
 	CU_TEST_INFO_NULL
 };
 
