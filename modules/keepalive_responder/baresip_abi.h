@@ -102,6 +102,7 @@ enum vidmode {
 };
 
 enum call_state call_state(const struct call *call);
+const char *call_id(const struct call *call);
 bool call_is_onhold(const struct call *call);
 int  call_hold(struct call *call, bool hold);
 int  ua_answer(struct ua *ua, struct call *call, enum vidmode vmode);

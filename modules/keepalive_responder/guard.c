@@ -944,20 +944,33 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
 }
 
 
-/* A request in a dialog of a local UA: a To tag (by name) on a request
-   to a user a UA owns.  A tag alone makes no dialog: a scanner may add
-   one to every request. */
-static bool local_dialog(const struct kar_guardcfg *g,
-			 const struct sip_msg *msg)
+/**
+ * Is a request in a dialog of a local UA?  A To tag (by name) on a
+ * request to a user a UA owns, or on a request of a call a UA has (by
+ * its Call-ID: a far end may send its BYE to the Request-URI of its
+ * INVITE, which baresip 1.1's fallback account answers for any user).
+ * A tag alone makes no dialog: a scanner may add one to every request.
+ *
+ * @param g   Guard configuration (its lookups)
+ * @param msg SIP request
+ *
+ * @return true if so
+ */
+bool kar_guard_dialog(const struct kar_guardcfg *g,
+		      const struct sip_msg *msg)
 {
 	struct pl totag;
 
-	if (!pl_isset(&msg->uri.user) || !g->uah)
+	if (!g || !msg)
 		return false;
 
 	kar_hdr_totag(&totag, msg);
+	if (!pl_isset(&totag))
+		return false;
 
-	return pl_isset(&totag) && g->uah(msg, g->arg);
+	return (pl_isset(&msg->uri.user) && g->uah &&
+		g->uah(msg, g->arg)) ||
+		(g->callh && g->callh(msg, g->arg));
 }
 
 
@@ -1000,7 +1013,7 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 
 		/* A call in progress keeps its BYE, whatever the far end
 		   calls itself */
-		if (local_dialog(g, msg))
+		if (kar_guard_dialog(g, msg))
 			return KAR_G_PASS;
 
 		/* Relayed (more than one Via), the User-Agent names the
@@ -1017,7 +1030,7 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 	   transactions go on: calls taken before the block end */
 	if (!exempt && kar_block_check(g->block, &msg->src, now)) {
 		return kar_method_invite_txn(&msg->met) ||
-			local_dialog(g, msg) ? KAR_G_PASS : KAR_G_DROP;
+			kar_guard_dialog(g, msg) ? KAR_G_PASS : KAR_G_DROP;
 	}
 
 	if (exempt || !pl_isset(&msg->uri.user) ||

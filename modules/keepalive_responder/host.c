@@ -202,12 +202,40 @@ bool host_ua_owns(const struct sip_msg *msg, void *arg)
 }
 
 
-/* host_ua_owns() for a Request-URI user read before decoding */
-bool host_user_owned(const struct pl *user, void *arg)
+/* Does a call of a UA have the request's Call-ID?  The dialog the
+   request claims is one of the stack's. */
+bool host_call_known(const struct sip_msg *msg, void *arg)
 {
+	struct le *le, *lc;
 	(void)arg;
 
-	return uag_find(user) != NULL;
+	for (le = list_head(uag_list()); le; le = le->next) {
+		for (lc = list_head(ua_calls(le->data)); lc; lc = lc->next) {
+			if (!pl_strcmp(&msg->callid, call_id(lc->data)))
+				return true;
+		}
+	}
+
+	return false;
+}
+
+
+/* Before decoding, for a tagged request: a local UA's user, or any
+   call in progress, whose Call-ID the guard compares after decoding */
+bool host_dialog_maybe(const struct pl *user, void *arg)
+{
+	struct le *le;
+	(void)arg;
+
+	if (uag_find(user))
+		return true;
+
+	for (le = list_head(uag_list()); le; le = le->next) {
+		if (list_head(ua_calls(le->data)))
+			return true;
+	}
+
+	return false;
 }
 
 

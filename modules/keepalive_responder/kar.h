@@ -150,7 +150,8 @@ struct kar_verdict {
 /** Does the request address a local UA (by its Request-URI)? */
 typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
 
-/** Does a local UA own this Request-URI user? */
+/** May a tagged request to this Request-URI user, not decoded yet,
+    belong to a local UA's dialog? */
 typedef bool (kar_user_h)(const struct pl *user, void *arg);
 
 /** Inputs of the decision besides the request itself */
@@ -434,12 +435,15 @@ struct kar_guardcfg {
 	const struct kar_acl *trusted;   /**< exempt when set         */
 	struct kar_block *block;         /**< NULL: nothing blocks    */
 	kar_ua_match_h *uah;             /**< a local UA's user?      */
+	kar_ua_match_h *callh;           /**< a call's Call-ID?       */
 	void *arg;
 };
 
 enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 			       const struct sip_msg *msg, bool own,
 			       uint64_t now);
+bool kar_guard_dialog(const struct kar_guardcfg *g,
+		      const struct sip_msg *msg);
 
 
 /*
@@ -543,7 +547,8 @@ const char *host_built_for(void);
 int  host_conf_str(const char *key, char *buf, size_t sz);
 bool host_ua_match(const struct sip_msg *msg, void *arg);
 bool host_ua_owns(const struct sip_msg *msg, void *arg);
-bool host_user_owned(const struct pl *user, void *arg);
+bool host_call_known(const struct sip_msg *msg, void *arg);
+bool host_dialog_maybe(const struct pl *user, void *arg);
 const struct kar_origin *host_origin(void);
 void host_log(int level, const char *fmt, ...);
 struct ua *host_ua_for(const struct pl *user);

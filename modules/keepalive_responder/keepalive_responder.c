@@ -523,7 +523,7 @@ static bool head_handler(const struct sip_msg *msg, void *arg)
 	   far end's in a call may silence what the server or the call
 	   need */
 	if (v.probe && kar.rate && !own &&
-	    !(v.dialog && host_ua_owns(msg, NULL)) &&
+	    !(v.dialog && kar_guard_dialog(&kar.guard.cfg, msg)) &&
 	    !kar_rate_take(kar.rate, &msg->src, now)) {
 		kar_stats_count(&kar.stats, &v, KAR_C_DROPPED_RATE);
 		return true;
@@ -1032,7 +1032,7 @@ static int module_init(void)
 		return err;
 
 	err = kar_udpdrop_alloc(&kar.guard.udp, kar.guard.block, &kar.stats,
-				host_user_owned, NULL);
+				host_dialog_maybe, NULL);
 	if (err)
 		return err;
 
@@ -1040,6 +1040,7 @@ static int module_init(void)
 	kar.guard.cfg.trusted = &kar.trusted;
 	kar.guard.cfg.block = kar.guard.block;
 	kar.guard.cfg.uah = host_ua_owns;
+	kar.guard.cfg.callh = host_call_known;
 
 	err = kar_chain_attach(&kar.chain, sip, head_handler, tail_handler,
 			       NULL);

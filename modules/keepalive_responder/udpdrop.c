@@ -73,7 +73,7 @@ struct kar_udpdrop {
 	struct list watches;
 	struct kar_block *b;
 	struct kar_stats *st;
-	kar_user_h *userh;       /**< a local UA's user?               */
+	kar_user_h *userh;       /**< a local UA's dialog, maybe?      */
 	void *arg;
 	bool bad;                /**< libre's layout differs: stop     */
 };
@@ -145,8 +145,9 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
  * @param up    Allocated state; freeing it removes every helper
  * @param b     Blocked sources
  * @param st    Counters (dropped-scanner, method other)
- * @param userh Does a local UA own a Request-URI user?  (NULL: a To
- *              tag alone lets a datagram through)
+ * @param userh May a tagged request to a Request-URI user belong to a
+ *              local UA's dialog?  (NULL: a To tag alone lets a
+ *              datagram through)
  * @param arg   Its argument
  *
  * @return 0 if success, otherwise errorcode

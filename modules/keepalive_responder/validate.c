@@ -329,7 +329,8 @@ static bool raw_user(struct pl *user, const struct pl *uri)
 }
 
 
-/* Does the Request-URI name a local UA's user?  Unsure is yes. */
+/* May the Request-URI's user have a local UA's dialog (userh)?
+   Unsure is yes. */
 static bool raw_local(const struct pl *uri, kar_user_h *userh, void *arg)
 {
 	struct pl user;
@@ -344,15 +345,15 @@ static bool raw_local(const struct pl *uri, kar_user_h *userh, void *arg)
 /**
  * May a datagram belong to a dialog or transaction the stack has, as its
  * bytes say before decoding?  A response, an ACK or CANCEL, or a request
- * to a local UA's user (userh) with a To header (by name, folded lines
- * included) that has "tag" in it: a To tag on a request to a user no UA
- * owns makes no dialog.  It errs towards yes: what it lets through is
- * decoded and judged by the guard after, so it only needs to miss
- * nothing that libre would decode as one of those.
+ * with a To header (by name, folded lines included) that has "tag" in
+ * it, to a Request-URI user that userh says may have a local UA's
+ * dialog: a To tag alone makes no dialog.  It errs towards yes: what it
+ * lets through is decoded and judged by the guard after, so it only
+ * needs to miss nothing that libre would decode as one of those.
  *
  * @param mb    Datagram (from its position)
- * @param userh Does a local UA own this Request-URI user?  (NULL: any
- *              tag will do)
+ * @param userh May a tagged request to this Request-URI user belong to
+ *              a local UA's dialog?  (NULL: any tag will do)
  * @param arg   Its argument
  *
  * @return true if it may

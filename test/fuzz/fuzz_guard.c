@@ -157,7 +157,8 @@ static bool ua_alice(const struct sip_msg *msg, void *arg)
 }
 
 
-/* The local UA's user, for the helper (host_user_owned()) */
+/* The local UA's user, for the helper (host_dialog_maybe() with no
+   call in progress: the target has no calls) */
 static bool user_alice(const struct pl *user, void *arg)
 {
 	(void)arg;

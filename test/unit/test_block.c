@@ -39,7 +39,20 @@ struct env {
 	struct kar_acl acl;
 	struct kar_guardcfg g;
 	const char *own;     /**< the endpoint's server, or NULL      */
+	const char *call;    /**< a call's Call-ID, or NULL           */
 };
+
+static struct env *env_cur;
+
+
+/* A call of the local UA, by its Call-ID (host_call_known()) */
+static bool callh(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+
+	return env_cur && env_cur->call &&
+		!pl_strcmp(&msg->callid, env_cur->call);
+}
 
 
 static int env_init(struct env *e, uint32_t limit, const char *trusted)
@@ -56,6 +69,8 @@ static int env_init(struct env *e, uint32_t limit, const char *trusted)
 	e->g.trusted = &e->acl;
 	e->g.block = e->b;
 	e->g.uah = uah;
+	e->g.callh = callh;
+	env_cur = e;
 
 	return err;
 }
@@ -487,6 +502,45 @@ static void test_dialog_ua(void)
 }
 
 
+/* A far end that sends its BYE to its INVITE's Request-URI (a user no
+   UA owns, whose call baresip 1.1's fallback account took): the call's
+   Call-ID makes it a local UA's dialog, blocked source and scanner
+   User-Agent or not; a made-up tag with another Call-ID does not */
+static void test_call_dialog(void)
+{
+	static const char sv[] = "User-Agent: friendly-scanner\r\n";
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT; i++)
+		(void)unknown(&e, i, NULL, T0);
+	CU_ASSERT_EQUAL_FATAL(kar_block_count(e.b, T0), 1);
+
+	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", NULL, NULL, T0 + 1),
+			KAR_G_DROP);
+
+	/* unit_request()'s Call-ID */
+	e.call = "unit-1@192.0.2.10";
+	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", NULL, NULL, T0 + 1),
+			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", sv, "127.0.0.31",
+			    T0 + 1), KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 1), 1);
+	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", NULL, NULL, NULL, T0 + 1),
+			KAR_G_DROP);
+
+	e.call = "another-call";
+	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", NULL, NULL, T0 + 1),
+			KAR_G_DROP);
+
+	CU_ASSERT_FALSE(kar_guard_dialog(NULL, NULL));
+
+	mem_deref(e.b);
+}
+
+
 /* Lifting a block: the source is answered again, and counts anew */
 static void test_forget(void)
 {
@@ -616,6 +670,7 @@ static CU_TestInfo tests[] = {
 	{"own_server",   test_own_server},
 	{"dialog_ua",    test_dialog_ua},
 	{"forget",       test_forget},
+	{"call_dialog",  test_call_dialog},
 	{"spoofed",      test_spoofed},
 	{"no_via",       test_no_via},
 	{"alloc",        test_alloc},

@@ -38,6 +38,7 @@ static struct {
 	unsigned cseq;
 	const char *to_params;   /**< the blocked client's, after To */
 	const char *user;        /**< its Request-URI user, not alice */
+	bool calls;              /**< a call is in progress           */
 	int werr;
 } t;
 
@@ -95,12 +96,13 @@ static int transport_open(void)
 }
 
 
-/* The local UA's user, as host_user_owned() answers in the module */
+/* As host_dialog_maybe() answers in the module: the local UA's user,
+   or anyone's while a call is in progress */
 static bool owned(const struct pl *user, void *arg)
 {
 	(void)arg;
 
-	return !pl_strcmp(user, "alice");
+	return !pl_strcmp(user, "alice") || t.calls;
 }
 
 
@@ -297,7 +299,15 @@ static void test_dialog(void)
 	round_trip(true);
 	CU_ASSERT_EQUAL(t.seen[BLOCKED], 3);
 	CU_ASSERT_EQUAL(dropped(), 3);
+
+	/* While a call is in progress, to be judged by its Call-ID */
+	t.user = "bob";
+	t.calls = true;
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 4);
+	CU_ASSERT_EQUAL(dropped(), 3);
 	t.user = NULL;
+	t.calls = false;
 
 	teardown();
 }
