@@ -338,7 +338,9 @@ static bool raw_local(const struct pl *uri, kar_user_h *userh, void *arg)
 	if (!userh || !raw_user(&user, uri))
 		return true;
 
-	return user.l && userh(&user, arg);
+	/* No user part: a local UA's dialog only by a call's Call-ID,
+	   which userh may know of */
+	return userh(&user, arg);
 }
 
 

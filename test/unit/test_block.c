@@ -527,6 +527,9 @@ static void test_call_dialog(void)
 			KAR_G_PASS);
 	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", sv, "127.0.0.31",
 			    T0 + 1), KAR_G_PASS);
+	/* svwar's BYE names no user at all */
+	CU_ASSERT_EQUAL(req(&e, "BYE", NULL, "to-1", NULL, NULL, T0 + 1),
+			KAR_G_PASS);
 	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 1), 1);
 	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", NULL, NULL, NULL, T0 + 1),
 			KAR_G_DROP);

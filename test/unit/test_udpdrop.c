@@ -37,7 +37,7 @@ static struct {
 	unsigned seen[NCLIENT];
 	unsigned cseq;
 	const char *to_params;   /**< the blocked client's, after To */
-	const char *user;        /**< its Request-URI user, not alice */
+	const char *user;        /**< its Request-URI user ("": none) */
 	bool calls;              /**< a call is in progress           */
 	int werr;
 } t;
@@ -163,6 +163,7 @@ static void teardown(void)
 
 static int send_req(size_t who)
 {
+	const char *user = who == BLOCKED && t.user ? t.user : "alice";
 	struct mbuf *mb = mbuf_alloc(512);
 	int err;
 
@@ -171,7 +172,7 @@ static int send_req(size_t who)
 
 	++t.cseq;
 	err = mbuf_printf(mb,
-			  "OPTIONS sip:%s@%J SIP/2.0\r\n"
+			  "OPTIONS sip:%s%s%J SIP/2.0\r\n"
 			  "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ud%u\r\n"
 			  "Max-Forwards: 70\r\n"
 			  "From: <sip:unit@%s>;tag=u1\r\n"
@@ -179,8 +180,7 @@ static int send_req(size_t who)
 			  "Call-ID: udpdrop-%u\r\n"
 			  "CSeq: %u OPTIONS\r\n"
 			  "Content-Length: 0\r\n"
-			  "\r\n", who == BLOCKED && t.user ? t.user : "alice",
-			  &t.laddr, client_addr[who], t.cseq,
+			  "\r\n", user, *user ? "@" : "", &t.laddr, client_addr[who], t.cseq,
 			  client_addr[who], &t.laddr,
 			  who == BLOCKED && t.to_params ? t.to_params : "",
 			  t.cseq, t.cseq);
@@ -300,12 +300,21 @@ static void test_dialog(void)
 	CU_ASSERT_EQUAL(t.seen[BLOCKED], 3);
 	CU_ASSERT_EQUAL(dropped(), 3);
 
-	/* While a call is in progress, to be judged by its Call-ID */
+	/* While a call is in progress, to be judged by its Call-ID: a
+	   far end's BYE may name any user, or none */
 	t.user = "bob";
 	t.calls = true;
 	round_trip(true);
 	CU_ASSERT_EQUAL(t.seen[BLOCKED], 4);
 	CU_ASSERT_EQUAL(dropped(), 3);
+	t.user = "";
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 5);
+	CU_ASSERT_EQUAL(dropped(), 3);
+	t.calls = false;
+	round_trip(true);
+	CU_ASSERT_EQUAL(t.seen[BLOCKED], 5);
+	CU_ASSERT_EQUAL(dropped(), 4);
 	t.user = NULL;
 	t.calls = false;
 
