@@ -300,9 +300,9 @@ static bool raw_has_tag(const char *p, const char *end)
 /*
  * The user part of a Request-URI as libre's URI decoder finds it: after
  * the scheme's colon, up to a colon (a password follows) or an "@",
- * when an "@" follows at all.  Only a URI that starts with its scheme
- * is read; with any other the answer is "maybe" (true), and the
- * request is decoded and judged after.
+ * when an "@" follows at all (else empty).  Only a URI that starts with
+ * its scheme is read: false for any other, which the caller takes as
+ * "maybe", to be decoded and judged after.
  */
 static bool raw_user(struct pl *user, const struct pl *uri)
 {

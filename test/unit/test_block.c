@@ -126,6 +126,21 @@ static enum kar_guard unknown(struct env *e, unsigned i, const char *src,
 }
 
 
+/* Block a source at the limit, with LIMIT distinct unknown users */
+static void block_at_limit(struct env *e, const char *src, uint64_t now)
+{
+	struct sa sa;
+	unsigned i;
+
+	for (i = 0; i < LIMIT; i++)
+		(void)unknown(e, i, src, now);
+
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&sa, src ? src : UNIT_SRC_ADDR, 0),
+			      0);
+	CU_ASSERT_TRUE_FATAL(kar_block_check(e->b, &sa, now));
+}
+
+
 /* limit - 1 unknown users are answered; the limit-th and all later are
    dropped, also to a local UA */
 static void test_limit(void)
@@ -169,8 +184,7 @@ static void test_blocked_dialog(void)
 
 	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
 
-	for (i = 0; i < LIMIT; i++)
-		(void)unknown(&e, i, NULL, T0);
+	block_at_limit(&e, NULL, T0);
 	CU_ASSERT_EQUAL_FATAL(kar_block_count(e.b, T0), 1);
 
 	CU_ASSERT_EQUAL(req(&e, "BYE", "alice", "to-1", NULL, NULL, T0 + 1),
@@ -510,12 +524,10 @@ static void test_call_dialog(void)
 {
 	static const char sv[] = "User-Agent: friendly-scanner\r\n";
 	struct env e;
-	unsigned i;
 
 	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
 
-	for (i = 0; i < LIMIT; i++)
-		(void)unknown(&e, i, NULL, T0);
+	block_at_limit(&e, NULL, T0);
 	CU_ASSERT_EQUAL_FATAL(kar_block_count(e.b, T0), 1);
 
 	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", NULL, NULL, T0 + 1),
@@ -556,8 +568,7 @@ static void test_forget(void)
 
 	CU_ASSERT_FALSE(kar_block_forget(e.b, &src, T0));
 
-	for (i = 0; i < LIMIT; i++)
-		(void)unknown(&e, i, "127.0.0.40", T0);
+	block_at_limit(&e, "127.0.0.40", T0);
 	CU_ASSERT_EQUAL(kar_block_count(e.b, T0), 1);
 
 	CU_ASSERT_TRUE(kar_block_forget(e.b, &src, T0 + 1));
