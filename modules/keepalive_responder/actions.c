@@ -36,15 +36,10 @@ static void log_check_sync(const struct sip_msg *msg,
 
 static enum kar_reply check_sync(const struct kar_actcfg *cfg,
 				 struct kar_stats *st,
-				 const struct sip_msg *msg)
+				 const struct sip_msg *msg,
+				 const struct pl *params)
 {
-	const struct sip_hdr *hdr = NULL;
-	struct pl pkg, params;
 	unsigned n = 0;
-
-	if (!kar_hdr_named(msg, SIP_HDR_EVENT, &hdr) ||
-	    kar_event_parse(&hdr->val, &pkg, &params))
-		return KAR_R_NOTIFY_OK;
 
 	kar_stats_action(st, KAR_A_CHECK_SYNC);
 
@@ -53,20 +48,21 @@ static enum kar_reply check_sync(const struct kar_actcfg *cfg,
 		kar_stats_action(st, KAR_A_REREGISTER);
 	}
 
-	(void)host_check_sync(host_ua_for(&msg->uri.user), &params);
-	log_check_sync(msg, &params, n);
+	(void)host_check_sync(host_ua_for(&msg->uri.user), params);
+	log_check_sync(msg, params, n);
 
 	return KAR_R_NOTIFY_OK;
 }
 
 
-static enum kar_reply mwi(struct kar_stats *st, const struct sip_msg *msg)
+static enum kar_reply mwi(struct kar_stats *st, const struct kar_req *rq)
 {
+	const struct sip_msg *msg = rq->msg;
 	struct kar_mwi summary;
 	struct pl body;
 	struct ua *ua;
 
-	kar_validate_body(&body, msg);
+	kar_validate_body(&body, rq);
 
 	if (kar_mwi_parse(&summary, &body)) {
 		kar_stats_action(st, KAR_A_MWI_BAD);
@@ -114,28 +110,30 @@ static enum kar_reply call_action(struct kar_stats *st,
  * @param cfg Action settings
  * @param st  Counters
  * @param pkg The package's handling
- * @param msg The NOTIFY
+ * @param rq  The NOTIFY, as read at the door
+ * @param v   Its verdict (the Event's parameters)
  *
  * @return The answer to send
  */
 enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
 			      struct kar_stats *st, enum kar_pkg pkg,
-			      const struct sip_msg *msg)
+			      const struct kar_req *rq,
+			      const struct kar_verdict *v)
 {
 	switch (pkg) {
 
 	case KAR_PKG_CHECK_SYNC:
-		return check_sync(cfg, st, msg);
+		return check_sync(cfg, st, rq->msg, &v->params);
 
 	case KAR_PKG_MWI:
-		return mwi(st, msg);
+		return mwi(st, rq);
 
 	/* Accepted only with remote control on (checked at load time) */
 	case KAR_PKG_TALK:
-		return call_action(st, msg, true);
+		return call_action(st, rq->msg, true);
 
 	case KAR_PKG_HOLD:
-		return call_action(st, msg, false);
+		return call_action(st, rq->msg, false);
 
 	default:
 		return KAR_R_NOTIFY_OK;

@@ -342,26 +342,22 @@ int kar_uafilter_parse(struct kar_uafilter *f, const char *str)
 /**
  * Does a request's User-Agent name a scanner?
  *
- * @param f   Filter
- * @param msg SIP request
+ * @param f  Filter
+ * @param rq SIP request, as read at the door
  *
  * @return true if any User-Agent header contains one of the substrings
  */
 bool kar_uafilter_match(const struct kar_uafilter *f,
-			const struct sip_msg *msg)
+			const struct kar_req *rq)
 {
-	const struct le *le;
+	const struct sip_hdr *hdr;
 	size_t i;
 
-	if (!f || !f->n || !msg)
+	if (!f || !f->n || !rq)
 		return false;
 
-	for (le = msg->hdrl.head; le; le = le->next) {
-
-		const struct sip_hdr *hdr = le->data;
-
-		if (!kar_hdr_is(hdr, SIP_HDR_USER_AGENT))
-			continue;
+	for (hdr = rq->hdr[KAR_H_USER_AGENT].first; hdr;
+	     hdr = kar_hdr_next(hdr)) {
 
 		for (i = 0; i < f->n; i++) {
 			if (contains_nocase(&hdr->val, f->pat[i], f->len[i]))
@@ -951,26 +947,17 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
  * INVITE, which baresip 1.1's fallback account answers for any user).
  * A tag alone makes no dialog: a scanner may add one to every request.
  *
- * @param g   Guard configuration (its lookups)
- * @param msg SIP request
+ * @param g  Guard configuration (its Call-ID lookup)
+ * @param rq SIP request, as read at the door
  *
  * @return true if so
  */
-bool kar_guard_dialog(const struct kar_guardcfg *g,
-		      const struct sip_msg *msg)
+bool kar_guard_dialog(const struct kar_guardcfg *g, const struct kar_req *rq)
 {
-	struct pl totag;
-
-	if (!g || !msg)
+	if (!g || !rq || !pl_isset(&rq->totag))
 		return false;
 
-	kar_hdr_totag(&totag, msg);
-	if (!pl_isset(&totag))
-		return false;
-
-	return (pl_isset(&msg->uri.user) && g->uah &&
-		g->uah(msg, g->arg)) ||
-		(g->callh && g->callh(msg, g->arg));
+	return rq->owned || (g->callh && g->callh(rq->msg, g->arg));
 }
 
 
@@ -985,23 +972,26 @@ bool kar_guard_dialog(const struct kar_guardcfg *g,
  * endpoint's own servers and, when the list is set, trusted sources.
  *
  * @param g   Guard configuration and state
- * @param msg SIP request
+ * @param rq  SIP request, as read at the door
  * @param own The source is one of the endpoint's servers (servers.c)
  * @param now Current time in ms
  *
  * @return What to do with it
  */
 enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
-			       const struct sip_msg *msg, bool own,
+			       const struct kar_req *rq, bool own,
 			       uint64_t now)
 {
+	const struct sip_msg *msg;
 	bool exempt;
 
-	if (!g || !msg)
+	if (!g || !rq || !rq->msg)
 		return KAR_G_PASS;
 
+	msg = rq->msg;
+
 	/* No SIP client sends a request without a Via (RFC 3261 8.1.1.7);
-	   libre would answer it to the request's source, port 5060 */
+	   an answer would go to the request's source address, port 5060 */
 	if (!pl_isset(&msg->via.sentby))
 		return KAR_G_DROP;
 
@@ -1009,17 +999,17 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 	exempt = own || (g->trusted && g->trusted->n &&
 			 kar_acl_match(g->trusted, &msg->src));
 
-	if (kar_uafilter_match(g->drop_ua, msg)) {
+	if (kar_uafilter_match(g->drop_ua, rq)) {
 
 		/* A call in progress keeps its BYE, whatever the far end
 		   calls itself */
-		if (kar_guard_dialog(g, msg))
+		if (kar_guard_dialog(g, rq))
 			return KAR_G_PASS;
 
 		/* Relayed (more than one Via), the User-Agent names the
 		   client behind the proxy, not the proxy: the request
 		   alone is dropped */
-		if (!exempt && kar_hdr_named(msg, SIP_HDR_VIA, NULL) == 1 &&
+		if (!exempt && rq->hdr[KAR_H_VIA].n == 1 &&
 		    kar_block_add(g->block, &msg->src, now))
 			return KAR_G_BLOCK_UA;
 
@@ -1029,17 +1019,14 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 	/* A blocked source's dialogs with a local UA and its INVITE
 	   transactions go on: calls taken before the block end */
 	if (!exempt && kar_block_check(g->block, &msg->src, now)) {
-		return kar_method_invite_txn(&msg->met) ||
-			kar_guard_dialog(g, msg) ? KAR_G_PASS : KAR_G_DROP;
+		return rq->invite_txn || kar_guard_dialog(g, rq) ?
+			KAR_G_PASS : KAR_G_DROP;
 	}
 
-	if (exempt || !pl_isset(&msg->uri.user) ||
-	    kar_method_invite_txn(&msg->met))
-		return KAR_G_PASS;
-
-	/* The lookup the core answers by: a local UA's user is no
-	   secret a scanner learns */
-	if (g->uah && g->uah(msg, g->arg))
+	/* A local UA's user is no secret a scanner learns: the core
+	   answers by the same lookup */
+	if (exempt || !pl_isset(&msg->uri.user) || rq->invite_txn ||
+	    rq->owned)
 		return KAR_G_PASS;
 
 	if (kar_block_enum(g->block, &msg->src, &msg->uri.user, now))

@@ -83,13 +83,7 @@ enum kar_log {
 };
 
 int kar_conf_bool(bool *val, const char *str);
-int kar_conf_log(enum kar_log *val, const char *str);
 const char *kar_log_name(enum kar_log log);
-int kar_conf_check_sync(bool *reregister, const char *str);
-const char *kar_conf_list(const char *str);
-int kar_conf_u32(uint32_t *val, const char *str);
-int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
-		   uint32_t max);
 
 /** keepalive_responder_watch: what a lost prober makes the module do */
 enum kar_watch_mode {
@@ -98,13 +92,11 @@ enum kar_watch_mode {
 	KAR_WATCH_MODE_REREGISTER,  /**< also re-register every UA       */
 };
 
-int kar_conf_watch(enum kar_watch_mode *val, const char *str);
-int kar_conf_watch_factor(uint32_t *val, const char *str);
 const char *kar_watch_mode_name(enum kar_watch_mode mode);
 
 
 /*
- * Decision table (policy.c)
+ * A request, read once at the door; headers by name (hdr.c)
  */
 
 /** Request classes that the counters and the table distinguish */
@@ -114,6 +106,54 @@ enum kar_method {
 	KAR_M_OTHER,
 	KAR_M_N
 };
+
+/** The headers a view holds */
+enum kar_hdr {
+	KAR_H_ACCEPT = 0,
+	KAR_H_CONTENT_ENCODING,
+	KAR_H_CONTENT_LENGTH,
+	KAR_H_CONTENT_TYPE,
+	KAR_H_CSEQ,
+	KAR_H_EVENT,
+	KAR_H_REQUIRE,
+	KAR_H_TO,
+	KAR_H_USER_AGENT,
+	KAR_H_VIA,
+	KAR_H_N
+};
+
+/** Does the request address a local UA (by its Request-URI)? */
+typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
+
+/** One request as the module reads it: headers by name only */
+struct kar_req {
+	const struct sip_msg *msg;  /**< the rest, as libre decoded it   */
+	enum kar_method meth;
+	bool invite_txn;            /**< ACK or CANCEL                   */
+	bool owned;                 /**< a local UA owns the URI's user  */
+	bool has_via;               /**< via holds the top Via           */
+	struct sip_via via;         /**< top Via                         */
+	struct pl totag;            /**< To tag, empty if none           */
+	struct {
+		const struct sip_hdr *first;  /**< NULL if none          */
+		uint32_t n;                   /**< comma items count     */
+	} hdr[KAR_H_N];
+};
+
+void kar_req_read(struct kar_req *rq, const struct sip_msg *msg,
+		  kar_ua_match_h *ownh, void *arg);
+bool kar_hdr_is(const struct sip_hdr *hdr, enum sip_hdrid id);
+const struct sip_hdr *kar_hdr_next(const struct sip_hdr *hdr);
+uint32_t kar_hdr_count(const struct sip_msg *msg, enum sip_hdrid id,
+		       const struct sip_hdr **first);
+bool kar_method_invite_txn(const struct pl *met);
+const char *kar_method_name(enum kar_method meth);
+int  kar_write_u32(struct mbuf *mb, uint32_t v);
+
+
+/*
+ * Decision table (policy.c)
+ */
 
 /** What the module answers; KAR_R_NONE means pass the request on */
 enum kar_reply {
@@ -145,14 +185,9 @@ struct kar_verdict {
 	bool stock_bad;    /**< stock baresip would not answer 2xx  */
 	bool probe;        /**< OPTIONS or out-of-dialog NOTIFY     */
 	bool dialog;       /**< a To tag (by name)                  */
+	struct pl event;   /**< its package name, when has_pkg      */
+	struct pl params;  /**< and the Event's parameters          */
 };
-
-/** Does the request address a local UA (by its Request-URI)? */
-typedef bool (kar_ua_match_h)(const struct sip_msg *msg, void *arg);
-
-/** May a tagged request to this Request-URI user, not decoded yet,
-    belong to a local UA's dialog? */
-typedef bool (kar_user_h)(const struct pl *user, void *arg);
 
 /** Inputs of the decision besides the request itself */
 struct kar_policy {
@@ -166,7 +201,7 @@ struct kar_policy {
 };
 
 void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
-		       const struct sip_msg *msg);
+		       const struct kar_req *rq);
 
 /** baresip's origin filter, as the host asks it (host.c) */
 struct kar_origin {
@@ -176,26 +211,14 @@ struct kar_origin {
 };
 
 bool kar_origin_ok(const struct kar_origin *o, const struct sip_msg *msg);
-enum kar_method kar_method_of(const struct pl *met);
-bool kar_method_invite_txn(const struct pl *met);
-const char *kar_method_name(enum kar_method meth);
 
 
 /*
- * Headers by name, and checks before the module answers (validate.c)
+ * Checks before the module answers (validate.c)
  */
 
-bool kar_hdr_is(const struct sip_hdr *hdr, enum sip_hdrid id);
-uint32_t kar_hdr_named(const struct sip_msg *msg, enum sip_hdrid id,
-		       const struct sip_hdr **first);
-int  kar_hdr_via(struct sip_via *via, const struct sip_msg *msg);
-void kar_hdr_totag(struct pl *tag, const struct sip_msg *msg);
-bool kar_raw_dialog(const struct mbuf *mb, kar_user_h *userh, void *arg);
-
-enum kar_reply kar_validate(const struct sip_msg *msg, bool summary);
-void kar_validate_body(struct pl *body, const struct sip_msg *msg);
-int  kar_validate_unsupported(struct re_printf *pf,
-			      const struct sip_msg *msg);
+enum kar_reply kar_validate(const struct kar_req *rq, bool summary);
+void kar_validate_body(struct pl *body, const struct kar_req *rq);
 
 
 /*
@@ -231,9 +254,11 @@ struct kar_sdp;
 
 int  kar_sdp_alloc(struct kar_sdp **sp, const struct kar_sdp_media *mv,
 		   size_t mc, uint64_t id, uint32_t version);
+int  kar_sdp_length(struct kar_sdp *s, const struct sa *laddr,
+		    size_t *lenp);
 int  kar_sdp_encode(struct mbuf *mb, struct kar_sdp *s,
 		    const struct sa *laddr);
-bool kar_sdp_accepted(const struct sip_msg *msg);
+bool kar_sdp_accepted(const struct kar_req *rq);
 
 
 /*
@@ -249,18 +274,12 @@ enum {
 
 int  kar_replies_alloc(struct kar_replies **rp, const struct kar_events *ev,
 		       uint64_t secret);
-int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
-		      const struct sip_msg *msg, enum kar_reply reply,
-		      bool *rport);
 void kar_replies_sdp(struct kar_replies *r, struct kar_sdp *sdp);
-uint64_t kar_reply_totag(const struct kar_replies *r,
-			 const struct sip_msg *msg);
 int  kar_replies_retry(struct kar_replies *r, uint32_t secs);
 void kar_reply_status(enum kar_reply reply, uint16_t *scode,
 		      const char **reason);
-int  kar_write_u32(struct mbuf *mb, uint32_t v);
 int  kar_reply_send(struct kar_replies *r, struct sip *sip,
-		    const struct sip_msg *msg, enum kar_reply reply,
+		    const struct kar_req *rq, enum kar_reply reply,
 		    bool stateful);
 
 
@@ -371,8 +390,6 @@ struct kar_uafilter {
 };
 
 int  kar_uafilter_parse(struct kar_uafilter *f, const char *str);
-bool kar_uafilter_match(const struct kar_uafilter *f,
-			const struct sip_msg *msg);
 
 enum {
 	KAR_ACL_MAX = 64,    /**< trusted addresses and prefixes      */
@@ -413,12 +430,8 @@ int  kar_block_alloc(struct kar_block **bp, uint32_t limit, uint32_t ban,
 		     uint32_t slots, uint64_t key);
 bool kar_block_check(struct kar_block *b, const struct sa *src,
 		     uint64_t now);
-bool kar_block_add(struct kar_block *b, const struct sa *src,
-		   uint64_t now);
 bool kar_block_forget(struct kar_block *b, const struct sa *src,
 		      uint64_t now);
-bool kar_block_enum(struct kar_block *b, const struct sa *src,
-		    const struct pl *user, uint64_t now);
 uint32_t kar_block_count(const struct kar_block *b, uint64_t now);
 
 /** What the guard does with a request */
@@ -434,16 +447,15 @@ struct kar_guardcfg {
 	const struct kar_uafilter *drop_ua;
 	const struct kar_acl *trusted;   /**< exempt when set         */
 	struct kar_block *block;         /**< NULL: nothing blocks    */
-	kar_ua_match_h *uah;             /**< a local UA's user?      */
 	kar_ua_match_h *callh;           /**< a call's Call-ID?       */
 	void *arg;
 };
 
 enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
-			       const struct sip_msg *msg, bool own,
+			       const struct kar_req *rq, bool own,
 			       uint64_t now);
 bool kar_guard_dialog(const struct kar_guardcfg *g,
-		      const struct sip_msg *msg);
+		      const struct kar_req *rq);
 
 
 /*
@@ -488,9 +500,6 @@ bool kar_servers_confirm(struct kar_servers *s, const char *aor,
 			 uint64_t now, const struct kar_server **vp);
 bool kar_servers_match(const struct kar_servers *s, const struct sa *src,
 		       uint64_t now);
-size_t kar_servers_count(const struct kar_servers *s, uint64_t now);
-int  kar_servers_odict(struct odict **op, const struct kar_servers *s,
-		       const struct kar_acl *trusted, uint64_t now);
 int  kar_servers_json(struct re_printf *pf, const struct kar_servers *s,
 		      const struct kar_acl *trusted, uint64_t now);
 int  kar_servers_print(struct re_printf *pf, const struct kar_servers *s,
@@ -503,11 +512,14 @@ int  kar_servers_print(struct re_printf *pf, const struct kar_servers *s,
 
 struct kar_udpdrop;
 
+/** May a tagged request to this Request-URI user, not decoded yet,
+    belong to a local UA's dialog? */
+typedef bool (kar_user_h)(const struct pl *user, void *arg);
+
+
 int  kar_udpdrop_alloc(struct kar_udpdrop **up, struct kar_block *b,
 		       struct kar_stats *st, kar_user_h *userh, void *arg);
 int  kar_udpdrop_watch(struct kar_udpdrop *ud, struct udp_sock *us);
-size_t kar_udpdrop_count(struct kar_udpdrop *ud);
-bool kar_udpdrop_ok(const struct kar_udpdrop *ud);
 
 
 /*
@@ -520,7 +532,8 @@ struct kar_actcfg {
 
 enum kar_reply kar_action_run(const struct kar_actcfg *cfg,
 			      struct kar_stats *st, enum kar_pkg pkg,
-			      const struct sip_msg *msg);
+			      const struct kar_req *rq,
+			      const struct kar_verdict *v);
 
 
 /*
@@ -574,13 +587,13 @@ enum { HOST_INFO, HOST_WARN };
  *
  * Pure and clocked from outside: every call that depends on time takes
  * `now` in ms (tmr_jiffies()).  One allocation for the whole table,
- * nothing per probe.  Wiring, in short:
+ * nothing per probe.  Wiring (wiring.c), in short:
  *
- *   kar_watch_alloc(&w, factor, watch_h, NULL);
- *   per OPTIONS / NOTIFY keep-alive the module answers, drains or
- *   passes on (not the guard's drops; only trusted sources when a
- *   trusted list is set):
- *     kar_watch_probe(w, &msg->src, kind, kar_watch_fp(msg), now);
+ *   kar_watch_alloc(&w, factor, watch_h, arg);
+ *   per OPTIONS (in a dialog or not) and out-of-dialog NOTIFY
+ *   keep-alive that the guard and the rate limit let through, from a
+ *   source the trusted list and baresip's origin filter allow:
+ *     kar_watch_probe(w, &msg->src, kind, kar_watch_fp(rq), now);
  *     then arm the one timer at kar_watch_deadline(w)
  *   timer handler: kar_watch_check(w, now), then arm it again
  *   at shutdown: kar_watch_shutdown(w)
@@ -598,7 +611,7 @@ enum {
 
 /** The kind of probe; one source may send both, on timers of their own */
 enum kar_watch_kind {
-	KAR_WATCH_OPTIONS = 0,  /**< out-of-dialog OPTIONS              */
+	KAR_WATCH_OPTIONS = 0,  /**< OPTIONS, in a dialog or not        */
 	KAR_WATCH_NOTIFY,       /**< out-of-dialog NOTIFY keep-alive    */
 	KAR_WATCH_KIND_N
 };
@@ -648,11 +661,9 @@ struct kar_watch;
 /* The table: one allocation; factor 2..20 (0: 3), else EINVAL */
 int  kar_watch_alloc(struct kar_watch **wp, uint32_t factor,
 		     kar_watch_h *h, void *arg);
-int  kar_watch_set_factor(struct kar_watch *w, uint32_t factor);
-uint32_t kar_watch_factor(const struct kar_watch *w);
 
 /* Call-ID, CSeq and Via branch of a probe, never 0 (0: none) */
-uint64_t kar_watch_fp(const struct sip_msg *msg);
+uint64_t kar_watch_fp(const struct kar_req *rq);
 
 /* Feed a probe; false for a retransmission (same fingerprint as the
    prober's latest) or bad arguments.  May call the handler (return,
@@ -672,22 +683,12 @@ void kar_watch_reset(struct kar_watch *w);
 /* One-way: the handler is never called again, no deadline */
 void kar_watch_shutdown(struct kar_watch *w);
 
-/* Lookups and numbers */
-size_t kar_watch_count(const struct kar_watch *w);
-const struct kar_watch_info *kar_watch_find(const struct kar_watch *w,
-					    const struct sa *src,
-					    enum kar_watch_kind kind);
+/* Probers per state, and the losses */
 void kar_watch_sum(const struct kar_watch *w, struct kar_watch_sum *sum);
 
-/* {"learning":n,"regular":n,"lost":n,"losses":n}, for the counters'
-   JSON under "watch" (print it with json_encode_odict) */
-int  kar_watch_sum_odict(struct odict **op, const struct kar_watch *w);
-
-/* The listing, most recently heard first: as a dictionary
-   {"factor","summary","probers":[{"source","kind","state",
-   "interval_ms","since_last_s","losses"}]}, as its JSON, as text */
-int  kar_watch_odict(struct odict **op, const struct kar_watch *w,
-		     uint64_t now);
+/* The listing, most recently heard first: as JSON {"factor","summary",
+   "probers":[{"source","kind","state","interval_ms","since_last_s",
+   "losses"}]}, as text */
 int  kar_watch_json(struct re_printf *pf, const struct kar_watch *w,
 		    uint64_t now);
 int  kar_watch_print(struct re_printf *pf, const struct kar_watch *w,
@@ -698,3 +699,129 @@ int  kar_watch_print(struct re_printf *pf, const struct kar_watch *w,
 const char *kar_watch_kind_name(enum kar_watch_kind kind);
 const char *kar_watch_state_name(enum kar_watch_state state);
 const char *kar_watch_ev_name(enum kar_watch_ev ev);
+
+
+/*
+ * The configuration, loaded (conf.c)
+ */
+
+/** Every config key's value */
+struct kar_conf {
+	bool exclusive;
+	struct kar_acl trusted;
+	bool remote_control;
+	bool reregister;                   /**< check_sync reregister  */
+	uint32_t rate;                     /**< per source and second  */
+	struct kar_uafilter drop_ua;
+	uint32_t enum_limit;
+	uint32_t enum_ban;                 /**< seconds                */
+	enum kar_log log;
+	bool sdp;
+	bool drain;
+	uint32_t drain_retry;              /**< Retry-After, seconds   */
+	enum kar_watch_mode watch;
+	uint32_t watch_factor;
+	struct kar_events events;
+	enum kar_pkg pkg[KAR_EVENTS_MAX];  /**< handling per package   */
+};
+
+/** A log line at a host_log() level */
+typedef void (kar_log_h)(int level, const char *fmt, ...);
+
+/** Where the configuration comes from */
+struct kar_confsrc {
+	/** A key's value into buf: ENOENT if unset, E2BIG if longer */
+	int (*get)(const char *key, char *buf, size_t sz);
+	kar_log_h *log;
+};
+
+int kar_conf_load(struct kar_conf *c, const struct kar_confsrc *src);
+
+
+/*
+ * The cores, wired to baresip, the counters and the log (wiring.c)
+ */
+
+/** The probe watch, with its timer */
+struct kar_probes {
+	enum kar_watch_mode mode;
+	struct kar_watch *w;               /**< NULL: off              */
+	struct tmr tmr;
+	uint64_t due;                      /**< tmr armed for, 0: not  */
+	struct kar_stats *st;
+	const enum kar_pkg *pkg;           /**< handling per package   */
+};
+
+int  kar_probes_init(struct kar_probes *pw, enum kar_watch_mode mode,
+		     uint32_t factor, struct kar_stats *st,
+		     const enum kar_pkg *pkg);
+void kar_probes_feed(struct kar_probes *pw, const struct kar_req *rq,
+		     const struct kar_verdict *v, bool allowed);
+void kar_probes_shutdown(struct kar_probes *pw);
+void kar_probes_close(struct kar_probes *pw);
+
+/** The enumeration guard, with its UDP helpers */
+struct kar_gate {
+	struct kar_guardcfg cfg;
+	struct kar_block *block;
+	struct kar_udpdrop *udp;           /**< drop before decoding   */
+	uint32_t ban;                      /**< seconds, for the log   */
+	struct kar_stats *st;
+	struct kar_loglimit *ll;
+};
+
+int  kar_gate_init(struct kar_gate *gw, const struct kar_conf *cfg,
+		   uint32_t slots, struct kar_stats *st,
+		   struct kar_loglimit *ll);
+bool kar_gate_drop(struct kar_gate *gw, const struct kar_req *rq,
+		   const struct kar_verdict *v, bool own);
+void kar_gate_close(struct kar_gate *gw);
+
+/** The capability SDP of OPTIONS answers */
+struct kar_caps {
+	bool on;
+	struct kar_sdp *sdp;
+	struct host_caps key;              /**< what it was built from */
+	bool built;
+	uint64_t id;                       /**< o= session id          */
+	uint32_t version;                  /**< o= version: rebuilds   */
+};
+
+void kar_caps_refresh(struct kar_caps *c, struct kar_replies *r,
+		      const struct pl *user);
+void kar_caps_close(struct kar_caps *c);
+
+/*
+ * Test hooks: what no other file of the module calls, declared for the
+ * unit tests and fuzzers, which check these parts on their own
+ */
+
+enum kar_method kar_method_of(const struct pl *met);
+int kar_conf_log(enum kar_log *val, const char *str);
+int kar_conf_check_sync(bool *reregister, const char *str);
+const char *kar_conf_list(const char *str);
+int kar_conf_u32(uint32_t *val, const char *str);
+int kar_conf_range(uint32_t *val, const char *str, uint32_t min,
+		   uint32_t max);
+int kar_conf_watch(enum kar_watch_mode *val, const char *str);
+int kar_conf_watch_factor(uint32_t *val, const char *str);
+int  kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
+		      const struct kar_req *rq, enum kar_reply reply,
+		      bool *rport);
+bool kar_uafilter_match(const struct kar_uafilter *f,
+			const struct kar_req *rq);
+bool kar_block_add(struct kar_block *b, const struct sa *src,
+		   uint64_t now);
+bool kar_block_enum(struct kar_block *b, const struct sa *src,
+		    const struct pl *user, uint64_t now);
+size_t kar_servers_count(const struct kar_servers *s, uint64_t now);
+bool kar_raw_dialog(const struct mbuf *mb, kar_user_h *userh, void *arg);
+size_t kar_udpdrop_count(struct kar_udpdrop *ud);
+bool kar_udpdrop_ok(const struct kar_udpdrop *ud);
+int  kar_watch_set_factor(struct kar_watch *w, uint32_t factor);
+uint32_t kar_watch_factor(const struct kar_watch *w);
+size_t kar_watch_count(const struct kar_watch *w);
+const struct kar_watch_info *kar_watch_find(const struct kar_watch *w,
+					    const struct sa *src,
+					    enum kar_watch_kind kind);
+int  kar_watch_sum_odict(struct odict **op, const struct kar_watch *w);

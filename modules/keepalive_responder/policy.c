@@ -3,8 +3,9 @@
 /**
  * @file policy.c  keepalive_responder -- the decision table
  *
- * Pure: given a decoded request, the mode and the configured packages,
- * say whether the module answers it and with what.  No baresip call is
+ * Pure: given a request as read at the door, the mode and the
+ * configured packages, say whether the module answers it and with
+ * what.  No baresip call is
  * made here; whether a user part names a local UA is asked through the
  * policy's callback, which host.c wires to baresip's own UA lookup.
  *
@@ -30,48 +31,12 @@
  * kar_origin_ok() applies baresip's own origin filter (filter_registrar,
  * 3.15 and later) to a request the module would answer: the core's
  * decision for one UA, asked through the host, for the UA the request
- * names, else for any UA.  Headers are read by
- * name (validate.c): a namesake of Event or To is neither.
+ * names, else for any UA.  Headers come from the request's view
+ * (hdr.c), read by name: a namesake of Event or To is neither.
  */
+#include <string.h>
 #include <re.h>
 #include "kar.h"
-
-
-static const char *method_names[KAR_M_N] = {"OPTIONS", "NOTIFY", "other"};
-
-
-enum kar_method kar_method_of(const struct pl *met)
-{
-	/* Method names are case-sensitive (RFC 3261 7.1) */
-	if (!pl_strcmp(met, "OPTIONS"))
-		return KAR_M_OPTIONS;
-
-	if (!pl_strcmp(met, "NOTIFY"))
-		return KAR_M_NOTIFY;
-
-	return KAR_M_OTHER;
-}
-
-
-/**
- * Is the method ACK or CANCEL?  Both belong to an INVITE's transaction:
- * ACK is never answered, CANCEL is answered for its INVITE, and neither
- * names anything a listener would answer on its own.
- *
- * @param met Method name (case-sensitive, RFC 3261 7.1)
- *
- * @return true if ACK or CANCEL
- */
-bool kar_method_invite_txn(const struct pl *met)
-{
-	return !pl_strcmp(met, "ACK") || !pl_strcmp(met, "CANCEL");
-}
-
-
-const char *kar_method_name(enum kar_method meth)
-{
-	return (size_t)meth < KAR_M_N ? method_names[meth] : "?";
-}
 
 
 /**
@@ -112,16 +77,16 @@ bool kar_origin_ok(const struct kar_origin *o, const struct sip_msg *msg)
 
 static void decide_options(struct kar_verdict *v,
 			   const struct kar_policy *pol,
-			   const struct sip_msg *msg)
+			   const struct kar_req *rq)
 {
 	bool ua = false;
 
 	/* A probe of the device itself: nobody else would answer 200 */
-	if (!pl_isset(&msg->uri.user)) {
+	if (!pl_isset(&rq->msg->uri.user)) {
 		v->reply = KAR_R_OPTIONS_OK;
 	}
 	else {
-		ua = pol->uah && pol->uah(msg, pol->arg);
+		ua = pol->uah && pol->uah(rq->msg, pol->arg);
 
 		if (pol->exclusive)
 			v->reply = KAR_R_OPTIONS_OK;
@@ -140,33 +105,34 @@ static void decide_options(struct kar_verdict *v,
 
 static void decide_notify(struct kar_verdict *v,
 			  const struct kar_policy *pol,
-			  const struct sip_msg *msg)
+			  const struct kar_req *rq)
 {
-	const struct sip_hdr *hdr;
-	struct pl pkg, params;
+	const struct sip_hdr *hdr = rq->hdr[KAR_H_EVENT].first;
 
 	/* Out of dialog, the core answers 481, 400 or 489: never 2xx */
 	v->stock_bad = true;
 
-	if (!kar_hdr_named(msg, SIP_HDR_EVENT, &hdr)) {
+	if (!hdr) {
 		if (pol->exclusive)
 			v->reply = KAR_R_NO_EVENT;
 		return;
 	}
 
-	if (kar_event_parse(&hdr->val, &pkg, &params)) {
+	if (kar_event_parse(&hdr->val, &v->event, &v->params)) {
+		v->event = pl_null;
+		v->params = pl_null;
 		if (pol->exclusive)
 			v->reply = KAR_R_EVENT_SYNTAX;
 		return;
 	}
 
 	v->has_pkg = true;
-	v->pkg = kar_events_find(pol->events, &pkg);
+	v->pkg = kar_events_find(pol->events, &v->event);
 	v->reply = v->pkg >= 0 ? KAR_R_NOTIFY_OK : KAR_R_BAD_EVENT;
 
 	/* Only the liveness probe hears of the drain: MWI, check-sync
 	   and talk/hold carry information the UA still wants */
-	if (pol->drain && !pl_strcasecmp(&pkg, "keep-alive"))
+	if (pol->drain && !pl_strcasecmp(&v->event, "keep-alive"))
 		v->reply = KAR_R_DRAIN;
 }
 
@@ -176,55 +142,48 @@ static void decide_notify(struct kar_verdict *v,
  *
  * @param v   Verdict (output)
  * @param pol Mode, packages and UA lookup
- * @param msg Decoded SIP request
+ * @param rq  SIP request, as read at the door
  */
 void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
-		       const struct sip_msg *msg)
+		       const struct kar_req *rq)
 {
-	struct sip_via via;
-	struct pl totag;
-
 	if (!v)
 		return;
 
+	memset(v, 0, sizeof(*v));
 	v->meth = KAR_M_OTHER;
 	v->reply = KAR_R_NONE;
 	v->pkg = -1;
-	v->has_pkg = false;
-	v->stock_bad = false;
-	v->probe = false;
-	v->dialog = false;
 
-	if (!pol || !msg || !msg->req)
+	if (!pol || !rq || !rq->msg || !rq->msg->req)
 		return;
 
-	v->meth = kar_method_of(&msg->met);
-	kar_hdr_totag(&totag, msg);
-	v->dialog = pl_isset(&totag);
+	v->meth = rq->meth;
+	v->dialog = pl_isset(&rq->totag);
 
 	/* What servers probe with: the rate limit counts these */
 	v->probe = v->meth == KAR_M_OPTIONS ||
-		(v->meth == KAR_M_NOTIFY && !pl_isset(&totag));
+		(v->meth == KAR_M_NOTIFY && !v->dialog);
 
 	/* Never take a request that belongs to a dialog: its owner
 	   (sipsess, sipevent) knows the dialog, the module does not. */
-	if (pl_isset(&totag))
+	if (v->dialog)
 		return;
 
 	/* Without a Via an answer has nowhere to go: no answer.  (The
 	   module's head listener drops such requests before it looks at
 	   the verdict, as it drops scanners.) */
-	if (kar_hdr_via(&via, msg))
+	if (!rq->has_via)
 		return;
 
 	switch (v->meth) {
 
 	case KAR_M_OPTIONS:
-		decide_options(v, pol, msg);
+		decide_options(v, pol, rq);
 		break;
 
 	case KAR_M_NOTIFY:
-		decide_notify(v, pol, msg);
+		decide_notify(v, pol, rq);
 		break;
 
 	default:

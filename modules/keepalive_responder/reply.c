@@ -262,19 +262,13 @@ static uint64_t fnv_pl(uint64_t h, const struct pl *pl)
 }
 
 
-/**
- * The To tag of the module's answer to a request
- *
- * Derived from Call-ID, From tag, CSeq, top Via branch and method, so a
- * retransmission gets the same tag and a new request another one.
- *
- * @param r   Reply set (holds the key)
- * @param msg SIP request
- *
- * @return To tag
+/*
+ * The To tag of the module's answer to a request: derived from Call-ID,
+ * From tag, CSeq, top Via branch and method, so a retransmission gets
+ * the same tag and a new request another one.
  */
-uint64_t kar_reply_totag(const struct kar_replies *r,
-			 const struct sip_msg *msg)
+static uint64_t reply_totag(const struct kar_replies *r,
+			    const struct sip_msg *msg)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -286,28 +280,6 @@ uint64_t kar_reply_totag(const struct kar_replies *r,
 	h = fnv_pl(h, &msg->met);
 
 	return h;
-}
-
-
-/**
- * Write the decimal digits of a number, without a formatting pass
- *
- * @param mb Buffer to write to
- * @param v  Number
- *
- * @return 0 if success, otherwise errorcode
- */
-int kar_write_u32(struct mbuf *mb, uint32_t v)
-{
-	char buf[10];
-	size_t i = sizeof(buf);
-
-	do {
-		buf[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-
-	return mbuf_write_mem(mb, (uint8_t *)buf + i, sizeof(buf) - i);
 }
 
 
@@ -421,7 +393,7 @@ static int write_to(struct mbuf *mb, const struct kar_replies *r,
 
 	if (!tagged) {
 		static const char hex[] = "0123456789abcdef";
-		uint64_t tag = kar_reply_totag(r, msg);
+		uint64_t tag = reply_totag(r, msg);
 		char buf[5 + 16];
 		int i;
 
@@ -438,18 +410,62 @@ static int write_to(struct mbuf *mb, const struct kar_replies *r,
 }
 
 
+/* RFC 3261 8.2.2.3: the option tags a 420 does not support (all of
+   them: the module supports none), comma-separated */
+static int print_unsupported(struct re_printf *pf, const struct kar_req *rq)
+{
+	const struct sip_hdr *hdr;
+	bool first = true;
+	int err = 0;
+
+	for (hdr = rq->hdr[KAR_H_REQUIRE].first; hdr && !err;
+	     hdr = kar_hdr_next(hdr)) {
+
+		if (!pl_isset(&hdr->val))
+			continue;
+
+		err = re_hprintf(pf, "%s%r", first ? "" : ", ", &hdr->val);
+		first = false;
+	}
+
+	return err;
+}
+
+
+/* The capability SDP, when the request admits it and the transport gave
+   a local address to name in it (RFC 3261 11.2) */
+static int write_body(struct mbuf *mb, const struct kar_replies *r,
+		      const struct kar_req *rq, enum kar_reply reply)
+{
+	static const char ctype[] = "Content-Type: application/sdp\r\n"
+		"Content-Length: ";
+	const struct sa *laddr = &rq->msg->dst;
+	size_t len;
+	int err;
+
+	if (reply != KAR_R_OPTIONS_OK || !r->sdp || !kar_sdp_accepted(rq) ||
+	    kar_sdp_length(r->sdp, laddr, &len))
+		return mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
+
+	err  = mbuf_write_mem(mb, (const uint8_t *)ctype, sizeof(ctype) - 1);
+	err |= kar_write_u32(mb, (uint32_t)len);
+	err |= mbuf_write_mem(mb, (const uint8_t *)"\r\n\r\n", 4);
+	err |= kar_sdp_encode(mb, r->sdp, laddr);
+
+	return err;
+}
+
+
 /* Status line, the request's own headers (by name: a namesake of one
    is not copied), the answer's headers, the body or its absence */
 static int encode(struct mbuf *mb, const struct kar_replies *r,
-		  const struct sip_msg *msg, enum kar_reply reply,
-		  const struct sip_via *via, bool *rport)
+		  const struct kar_req *rq, enum kar_reply reply, bool *rport)
 {
+	const struct sip_msg *msg = rq->msg;
 	const struct le *le;
-	struct pl totag;
 	bool top = true;
 	int err;
 
-	kar_hdr_totag(&totag, msg);
 	*rport = false;
 
 	err  = mbuf_write_str(mb, "SIP/2.0 ");
@@ -473,13 +489,13 @@ static int encode(struct mbuf *mb, const struct kar_replies *r,
 				break;
 
 			if (hdr->id == SIP_HDR_VIA && top) {
-				err = write_top_via(mb, hdr, via, &msg->src,
-						    rport);
+				err = write_top_via(mb, hdr, &rq->via,
+						    &msg->src, rport);
 				top = false;
 			}
 			else if (hdr->id == SIP_HDR_TO) {
 				err = write_to(mb, r, hdr, msg,
-					       pl_isset(&totag));
+					       pl_isset(&rq->totag));
 			}
 			else {
 				err = write_hdr(mb, hdr);
@@ -497,21 +513,14 @@ static int encode(struct mbuf *mb, const struct kar_replies *r,
 				   print_allow, &msg->met);
 	}
 	else if (reply == KAR_R_BAD_EXTENSION) {
-		/* RFC 3261 8.2.2.3: the tags it does not support */
 		err |= mbuf_printf(mb, "Unsupported: %H\r\n",
-				   kar_validate_unsupported, msg);
+				   print_unsupported, rq);
 	}
 	else if (r->hdrs[reply]) {
 		err |= mbuf_write_str(mb, r->hdrs[reply]);
 	}
 
-	/* RFC 3261 11.2: the capabilities, unless Accept rules them out
-	   (or the transport gave no local address to name in them) */
-	if (reply == KAR_R_OPTIONS_OK && r->sdp && kar_sdp_accepted(msg) &&
-	    (sa_af(&msg->dst) == AF_INET || sa_af(&msg->dst) == AF_INET6))
-		err |= kar_sdp_encode(mb, r->sdp, &msg->dst);
-	else
-		err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
+	err |= write_body(mb, r, rq, reply);
 
 	return err;
 }
@@ -522,7 +531,7 @@ static int encode(struct mbuf *mb, const struct kar_replies *r,
  *
  * @param mb    Buffer to write to (at its current position)
  * @param r     Reply set
- * @param msg   SIP request
+ * @param rq    SIP request, as read at the door
  * @param reply Which answer
  * @param rport Set to true when the request asked for rport (optional)
  *
@@ -530,20 +539,20 @@ static int encode(struct mbuf *mb, const struct kar_replies *r,
  *         errorcode
  */
 int kar_reply_encode(struct mbuf *mb, const struct kar_replies *r,
-		     const struct sip_msg *msg, enum kar_reply reply,
+		     const struct kar_req *rq, enum kar_reply reply,
 		     bool *rport)
 {
-	struct sip_via via;
 	bool rp;
 	int err;
 
-	if (!mb || !r || !msg || reply <= KAR_R_NONE || reply >= KAR_R_N)
+	if (!mb || !r || !rq || !rq->msg || reply <= KAR_R_NONE ||
+	    reply >= KAR_R_N)
 		return EINVAL;
 
-	if (kar_hdr_via(&via, msg))
+	if (!rq->has_via)
 		return EBADMSG;
 
-	err = encode(mb, r, msg, reply, &via, &rp);
+	err = encode(mb, r, rq, reply, &rp);
 
 	if (rport)
 		*rport = rp;
@@ -584,29 +593,32 @@ static void reply_addr(struct sa *dst, const struct sip_msg *msg,
  *
  * @param r        Reply set
  * @param sip      SIP stack
- * @param msg      SIP request
+ * @param rq       SIP request, as read at the door
  * @param reply    Which answer
  * @param stateful Answer through a server transaction
  *
  * @return 0 if success, otherwise errorcode
  */
 int kar_reply_send(struct kar_replies *r, struct sip *sip,
-		   const struct sip_msg *msg, enum kar_reply reply,
+		   const struct kar_req *rq, enum kar_reply reply,
 		   bool stateful)
 {
-	struct sip_via via;
+	const struct sip_msg *msg;
 	struct sa dst;
 	bool rport;
 	int err;
 
-	if (!r || !sip || !msg || reply <= KAR_R_NONE || reply >= KAR_R_N)
+	if (!r || !sip || !rq || !rq->msg || reply <= KAR_R_NONE ||
+	    reply >= KAR_R_N)
 		return EINVAL;
+
+	msg = rq->msg;
 
 	/* Never answer an ACK (RFC 3261 17.2.1) */
 	if (!pl_strcmp(&msg->met, "ACK"))
 		return 0;
 
-	if (kar_hdr_via(&via, msg))
+	if (!rq->has_via)
 		return EBADMSG;
 
 	/* The transport, or a transaction, may keep a reference (a TCP
@@ -621,13 +633,13 @@ int kar_reply_send(struct kar_replies *r, struct sip *sip,
 
 	mbuf_rewind(r->mb);
 
-	err = encode(r->mb, r, msg, reply, &via, &rport);
+	err = encode(r->mb, r, rq, reply, &rport);
 	if (err)
 		return err;
 
 	r->mb->pos = 0;
 
-	reply_addr(&dst, msg, &via, rport);
+	reply_addr(&dst, msg, &rq->via, rport);
 
 	if (stateful) {
 		return sip_strans_reply(NULL, sip, msg, &dst,

@@ -39,8 +39,6 @@ struct kar_sdp {
 
 
 static const char mid[] = "\r\ns=-\r\nc=IN IP";
-static const char ctype[] = "Content-Type: application/sdp\r\n"
-	"Content-Length: ";
 
 
 static void destructor(void *arg)
@@ -254,11 +252,38 @@ static int addr_text(struct kar_sdp *s, const struct sa *laddr)
 
 
 /**
- * Write Content-Type, Content-Length, the empty line and the body
+ * The length of the body for a local address, which the answer's
+ * Content-Length names before the body is written
  *
- * The request's local address goes into o= and c=; nothing is
- * allocated, and the address is formatted only when it differs from the
- * last answer's.
+ * @param s     Formatted SDP
+ * @param laddr Local address the request came in on
+ * @param lenp  Length in bytes (output)
+ *
+ * @return 0 if success, EAFNOSUPPORT for an address SDP cannot name,
+ *         otherwise errorcode
+ */
+int kar_sdp_length(struct kar_sdp *s, const struct sa *laddr, size_t *lenp)
+{
+	int err;
+
+	if (!s || !lenp)
+		return EINVAL;
+
+	err = addr_text(s, laddr);
+	if (err)
+		return err;
+
+	*lenp = s->headl + 2 + s->textl + (sizeof(mid) - 1) + 2 + s->textl +
+		s->taill;
+
+	return 0;
+}
+
+
+/**
+ * Write the body: the request's local address goes into o= and c=.
+ * Nothing is allocated, and the address is formatted only when it
+ * differs from the last answer's.
  *
  * @param mb    Buffer to write to (at its current position)
  * @param s     Formatted SDP
@@ -270,7 +295,7 @@ int kar_sdp_encode(struct mbuf *mb, struct kar_sdp *s,
 		   const struct sa *laddr)
 {
 	const uint8_t *addr;
-	size_t al, len;
+	size_t al;
 	int err;
 
 	if (!mb || !s)
@@ -282,12 +307,8 @@ int kar_sdp_encode(struct mbuf *mb, struct kar_sdp *s,
 
 	addr = (const uint8_t *)s->text;
 	al = s->textl;
-	len = s->headl + 2 + al + (sizeof(mid) - 1) + 2 + al + s->taill;
 
-	err  = mbuf_write_mem(mb, (const uint8_t *)ctype, sizeof(ctype) - 1);
-	err |= kar_write_u32(mb, (uint32_t)len);
-	err |= mbuf_write_mem(mb, (const uint8_t *)"\r\n\r\n", 4);
-	err |= mbuf_write_mem(mb, (const uint8_t *)s->head, s->headl);
+	err  = mbuf_write_mem(mb, (const uint8_t *)s->head, s->headl);
 	err |= mbuf_write_u8(mb, s->ipver);
 	err |= mbuf_write_u8(mb, ' ');
 	err |= mbuf_write_mem(mb, addr, al);
@@ -378,60 +399,43 @@ static int range_rank(const struct pl *range, bool *ok)
 }
 
 
-struct accept {
-	bool seen;
-	bool ok;
-	int best;
-};
-
-
-/* One media-range (libre splits Accept at its commas) */
-static bool accept_range(const struct sip_hdr *hdr,
-			 const struct sip_msg *msg, void *arg)
-{
-	struct accept *acc = arg;
-	bool ok = false;
-	int rank;
-	(void)msg;
-
-	if (!kar_hdr_is(hdr, SIP_HDR_ACCEPT))
-		return false;
-
-	acc->seen = true;
-
-	rank = range_rank(&hdr->val, &ok);
-	if (!rank || rank < acc->best)
-		return false;
-
-	/* Equally specific ranges: any q above 0 admits */
-	acc->ok = rank > acc->best ? ok : (acc->ok || ok);
-	acc->best = rank;
-
-	return false;
-}
-
-
 /**
  * Does the request admit an application/sdp body in its answer?
  *
  * No Accept header: yes (RFC 3261 11.2, 20.1).  Otherwise the most
  * specific media-range that covers application/sdp decides, q=0
- * excluding it; several headers and comma lists count alike.  An
- * empty Accept admits no body.
+ * excluding it; several headers and comma lists (libre makes each
+ * media-range a header of its own) count alike.  An empty Accept
+ * admits no body.
  *
- * @param msg SIP request
+ * @param rq SIP request, as read at the door
  *
  * @return true if a capability SDP may be sent
  */
-bool kar_sdp_accepted(const struct sip_msg *msg)
+bool kar_sdp_accepted(const struct kar_req *rq)
 {
-	struct accept acc = {false, false, 0};
+	const struct sip_hdr *hdr;
+	bool ok = false, rok;
+	int best = 0, rank;
 
-	if (!msg)
+	if (!rq)
 		return false;
 
-	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_ACCEPT, accept_range,
-				&acc);
+	hdr = rq->hdr[KAR_H_ACCEPT].first;
+	if (!hdr)
+		return true;
 
-	return !acc.seen || acc.ok;
+	for (; hdr; hdr = kar_hdr_next(hdr)) {
+
+		rok = false;
+		rank = range_rank(&hdr->val, &rok);
+		if (!rank || rank < best)
+			continue;
+
+		/* Equally specific ranges: any q above 0 admits */
+		ok = rank > best ? rok : (ok || rok);
+		best = rank;
+	}
+
+	return ok;
 }

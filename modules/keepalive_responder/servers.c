@@ -79,7 +79,7 @@ static uint32_t granted(const struct sip_msg *msg)
 	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_expires,
 				&ex);
 
-	if (!ex.seen && kar_hdr_named(msg, SIP_HDR_EXPIRES, &hdr))
+	if (!ex.seen && kar_hdr_count(msg, SIP_HDR_EXPIRES, &hdr))
 		expires_take(&ex, &hdr->val);
 
 	return ex.seen ? ex.max : KAR_SERVER_TTL;
@@ -348,8 +348,8 @@ static int trusted_odict(struct odict **op, const struct kar_acl *acl)
  *
  * @return 0 if success, otherwise errorcode
  */
-int kar_servers_odict(struct odict **op, const struct kar_servers *s,
-		      const struct kar_acl *trusted, uint64_t now)
+static int servers_odict(struct odict **op, const struct kar_servers *s,
+			 const struct kar_acl *trusted, uint64_t now)
 {
 	struct odict *o = NULL, *arr = NULL, *sub = NULL;
 	unsigned k = 0;
@@ -405,7 +405,7 @@ int kar_servers_odict(struct odict **op, const struct kar_servers *s,
 
 
 /**
- * Print the servers as one JSON object (kar_servers_odict())
+ * Print the servers as one JSON object (servers_odict())
  *
  * @param pf      Print handler
  * @param s       Servers
@@ -420,7 +420,7 @@ int kar_servers_json(struct re_printf *pf, const struct kar_servers *s,
 	struct odict *o = NULL;
 	int err;
 
-	err = kar_servers_odict(&o, s, trusted, now);
+	err = servers_odict(&o, s, trusted, now);
 	if (err)
 		return err;
 

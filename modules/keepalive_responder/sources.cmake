@@ -8,6 +8,7 @@ set(KAR_CORE_SRCS
   conf.c
   events.c
   guard.c
+  hdr.c
   udpdrop.c
   policy.c
   reply.c
@@ -21,4 +22,5 @@ set(KAR_HOST_SRCS
   actions.c
   host.c
   keepalive_responder.c
+  wiring.c
 )

@@ -23,7 +23,7 @@
  *    of a freed one;
  *  - a live helper is released with both references (its destructor
  *    unlinks it); a dead one with libre's destructor switched off where
- *    libre can (mem_destructor(), 2.12 and later): from 3.5 that
+ *    libre can (mem_destructor(), 2.5 and later): from 3.1 that
  *    destructor locks the socket's mutex, which went with the socket.
  *    Older libre has no such mutex, and its destructor only unlinks.
  *
@@ -34,11 +34,12 @@
  * before it is trusted.  Where it does not match, no helper stays
  * registered; blocked sources are then dropped after decoding only.
  */
+#include <string.h>
 #include <re.h>
 #include "kar.h"
 
 
-/* Weak: absent before libre 2.12, where a NULL test tells.  Declared
+/* Weak: absent before libre 2.5, where a NULL test tells.  Declared
    here too, as older headers lack it. */
 void mem_destructor(void *data, mem_destroy_h *dh);
 #if defined(__GNUC__) && defined(__ELF__)
@@ -51,6 +52,222 @@ enum {
 	/* Lowest first on receive: before any other helper */
 	LAYER = -1000,
 };
+
+
+/*
+ * Reading a datagram before libre decodes it runs for every datagram of
+ * a blocked source, so it is a plain byte loop (memchr() for the line
+ * ends), without libre's string helpers, which measure and copy.
+ */
+
+/* ASCII lower case, for comparing with lower-case letters */
+static char raw_lc(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+
+/* A run of characters other than blanks and line ends, at least one */
+static const char *raw_token(const char *p, const char *end)
+{
+	const char *q = p;
+
+	while (q < end && *q != ' ' && *q != '\t' && *q != '\r' &&
+	       *q != '\n')
+		++q;
+
+	return q > p ? q : NULL;
+}
+
+
+/*
+ * The start line as libre's decoder takes it: two parts without blanks,
+ * each followed by one space, then the rest up to CRs and an LF.  It is
+ * a request when the rest is "SIP/2.0", else a response; a line of
+ * another shape is nothing libre decodes.
+ */
+enum raw_start {
+	RAW_NONE,
+	RAW_REQUEST,
+	RAW_RESPONSE,
+};
+
+static enum raw_start raw_start(struct pl *met, struct pl *uri,
+				const char *p, const char *end)
+{
+	static const char ver[] = "SIP/2.0";
+	const char *q = raw_token(p, end), *eol;
+
+	if (!q)
+		return RAW_NONE;
+
+	met->p = p;
+	met->l = q - p;
+
+	if (q == end || *q++ != ' ')
+		return RAW_NONE;
+
+	uri->p = q;
+	if (!(q = raw_token(q, end)) || q == end || *q != ' ')
+		return RAW_NONE;
+
+	uri->l = q++ - uri->p;
+
+	eol = memchr(q, '\n', end - q);
+	if (!eol)
+		return RAW_NONE;
+
+	while (eol > q && eol[-1] == '\r')
+		--eol;
+
+	if (eol - q == sizeof(ver) - 1 && !memcmp(q, ver, sizeof(ver) - 1))
+		return RAW_REQUEST;
+
+	return RAW_RESPONSE;
+}
+
+
+/* Is the header line [p, end) named To, long or compact?  The name is
+   what comes before the colon, trailing blanks left out. */
+static bool raw_is_to(const char *p, const char *end)
+{
+	if (raw_lc(*p++) != 't')
+		return false;
+
+	if (p < end && raw_lc(*p) == 'o')
+		++p;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		++p;
+
+	return p < end && *p == ':';
+}
+
+
+/* "tag" anywhere in [p, end), whatever the case */
+static bool raw_has_tag(const char *p, const char *end)
+{
+	for (; end - p >= 3; p++) {
+		if (raw_lc(p[0]) == 't' && raw_lc(p[1]) == 'a' &&
+		    raw_lc(p[2]) == 'g')
+			return true;
+	}
+
+	return false;
+}
+
+
+/*
+ * The user part of a Request-URI as libre's URI decoder finds it: after
+ * the scheme's colon, up to a colon (a password follows) or an "@",
+ * when an "@" follows at all (else empty).  Only a URI that starts with
+ * its scheme is read: false for any other, which the caller takes as
+ * "maybe", to be decoded and judged after.
+ */
+static bool raw_user(struct pl *user, const struct pl *uri)
+{
+	const char *p = uri->p, *end = uri->p + uri->l, *u;
+
+	while (p < end && *p != ':' && *p != '@' && *p != ';' && *p != '?')
+		++p;
+
+	if (p == uri->p || p == end || *p != ':')
+		return false;
+
+	u = ++p;
+	while (p < end && *p != ':' && *p != '@')
+		++p;
+
+	user->p = u;
+	user->l = p - u;
+
+	/* No "@": the URI has no user part */
+	if (!memchr(p, '@', end - p))
+		user->l = 0;
+
+	return true;
+}
+
+
+/* May the Request-URI's user have a local UA's dialog (userh)?
+   Unsure is yes. */
+static bool raw_local(const struct pl *uri, kar_user_h *userh, void *arg)
+{
+	struct pl user;
+
+	if (!userh || !raw_user(&user, uri))
+		return true;
+
+	/* No user part: a local UA's dialog only by a call's Call-ID,
+	   which userh may know of */
+	return userh(&user, arg);
+}
+
+
+/**
+ * May a datagram belong to a dialog or transaction the stack has, as its
+ * bytes say before decoding?  A response, an ACK or CANCEL, or a request
+ * with a To header (by name, folded lines included) that has "tag" in
+ * it, to a Request-URI user that userh says may have a local UA's
+ * dialog: a To tag alone makes no dialog.  It errs towards yes: what it
+ * lets through is decoded and judged by the guard after, so it only
+ * needs to miss nothing that libre would decode as one of those.
+ *
+ * @param mb    Datagram (from its position)
+ * @param userh May a tagged request to this Request-URI user belong to
+ *              a local UA's dialog?  (NULL: any tag will do)
+ * @param arg   Its argument
+ *
+ * @return true if it may
+ */
+bool kar_raw_dialog(const struct mbuf *mb, kar_user_h *userh, void *arg)
+{
+	const char *p, *end, *eol;
+	struct pl met, uri;
+	bool to = false;
+
+	if (!mb)
+		return false;
+
+	p = (const char *)mbuf_buf(mb);
+	end = p + mbuf_get_left(mb);
+
+	switch (raw_start(&met, &uri, p, end)) {
+
+	case RAW_NONE:
+		return false;
+
+	case RAW_RESPONSE:
+		return true;
+
+	default:
+		if (kar_method_invite_txn(&met))
+			return true;
+		break;
+	}
+
+	/* Every line, the body's too: a header read where there is none
+	   costs a decode, one missed would swallow a request */
+	while (p < end) {
+
+		eol = memchr(p, '\n', end - p);
+		if (!eol)
+			eol = end;
+
+		if (*p != ' ' && *p != '\t')
+			to = raw_is_to(p, eol);
+
+		if (to && raw_has_tag(p, eol))
+			return raw_local(&uri, userh, arg);
+
+		if (eol == end)
+			break;
+
+		p = eol + 1;
+	}
+
+	return false;
+}
 
 
 /* Mirror of the start of libre's struct udp_helper; checked in watch() */

@@ -177,12 +177,13 @@ static void fnv(uint64_t *h, const void *p, size_t n)
  * Fingerprint of a probe: Call-ID, CSeq and top Via branch, which a
  * retransmission repeats and a new probe does not (RFC 3261 17.2.3)
  *
- * @param msg Request
+ * @param rq Request, as read at the door
  *
  * @return Fingerprint, never 0 (0 stands for none)
  */
-uint64_t kar_watch_fp(const struct sip_msg *msg)
+uint64_t kar_watch_fp(const struct kar_req *rq)
 {
+	const struct sip_msg *msg = rq ? rq->msg : NULL;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	uint8_t sep = 0;
 
@@ -196,7 +197,7 @@ uint64_t kar_watch_fp(const struct sip_msg *msg)
 	fnv(&h, &msg->cseq.met.l, sizeof(msg->cseq.met.l));
 	fnv(&h, msg->cseq.met.p, msg->cseq.met.l);
 	fnv(&h, &sep, 1);
-	fnv(&h, msg->via.branch.p, msg->via.branch.l);
+	fnv(&h, rq->via.branch.p, rq->via.branch.l);
 
 	return h ? h : 1;
 }
@@ -649,8 +650,8 @@ static int prober_odict(struct odict **op, const struct prober *p,
  *
  * @return 0 if success, otherwise errorcode
  */
-int kar_watch_odict(struct odict **op, const struct kar_watch *w,
-		    uint64_t now)
+static int table_odict(struct odict **op, const struct kar_watch *w,
+		       uint64_t now)
 {
 	struct odict *o = NULL, *arr = NULL, *sub = NULL;
 	struct le *le;
@@ -708,7 +709,7 @@ int kar_watch_odict(struct odict **op, const struct kar_watch *w,
 
 
 /**
- * Print the table as one JSON object (kar_watch_odict())
+ * Print the table as one JSON object (table_odict())
  *
  * @param pf  Print handler
  * @param w   Probe watch
@@ -722,7 +723,7 @@ int kar_watch_json(struct re_printf *pf, const struct kar_watch *w,
 	struct odict *o = NULL;
 	int err;
 
-	err = kar_watch_odict(&o, w, now);
+	err = table_odict(&o, w, now);
 	if (err)
 		return err;
 

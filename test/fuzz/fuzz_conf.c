@@ -181,6 +181,7 @@ static void check_uafilter(const char *str)
 	struct kar_uafilter f;
 	struct sip_msg msg;
 	struct sip_hdr hdr;
+	struct kar_req rq;
 	char ua[KAR_UA_PATL];
 	size_t i, j;
 	int err;
@@ -200,6 +201,12 @@ static void check_uafilter(const char *str)
 	pl_set_str(&hdr.name, "User-Agent");
 	list_append(&msg.hdrl, &hdr.le, &hdr);
 
+	/* Its view, as the head listener would read it */
+	memset(&rq, 0, sizeof(rq));
+	rq.msg = &msg;
+	rq.hdr[KAR_H_USER_AGENT].first = &hdr;
+	rq.hdr[KAR_H_USER_AGENT].n = 1;
+
 	for (i = 0; i < f.n; i++) {
 
 		CHECK(f.len[i] > 0 && f.len[i] < KAR_UA_PATL, "len %zu",
@@ -214,13 +221,13 @@ static void check_uafilter(const char *str)
 
 		hdr.val.p = ua;
 		hdr.val.l = f.len[i];
-		CHECK(kar_uafilter_match(&f, &msg), "'%b' not matched",
+		CHECK(kar_uafilter_match(&f, &rq), "'%b' not matched",
 		      ua, f.len[i]);
 	}
 
 	/* And the input itself as a User-Agent value */
 	pl_set_str(&hdr.val, str);
-	(void)kar_uafilter_match(&f, &msg);
+	(void)kar_uafilter_match(&f, &rq);
 
 	list_unlink(&hdr.le);
 }

@@ -243,6 +243,17 @@ static bool ref_has_tag(const uint8_t *p, size_t n)
 }
 
 
+/* The request as the head listener reads it, once per call here */
+static const struct kar_req *view(const struct sip_msg *msg)
+{
+	static struct kar_req rq;
+
+	kar_req_read(&rq, msg, ua_alice, NULL);
+
+	return &rq;
+}
+
+
 /* What the documented rules say the guard does; updates the model */
 static enum kar_guard model_guard(struct model *m, bool exempt,
 				  const struct sip_msg *msg,
@@ -253,7 +264,7 @@ static enum kar_guard model_guard(struct model *m, bool exempt,
 	if (!pl_isset(&msg->via.sentby))
 		return KAR_G_DROP;
 
-	if (kar_uafilter_match(&fz.drop, msg)) {
+	if (kar_uafilter_match(&fz.drop, view(msg))) {
 		if (ref_local_dialog(msg))
 			return KAR_G_PASS;
 		if (exempt || ref_vias(msg) != 1 || m->blocked)
@@ -331,7 +342,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.drop_ua = &fz.drop;
 	cfg.trusted = &fz.trusted;
 	cfg.block = b;
-	cfg.uah = ua_alice;
 
 	for (k = 0; k < MAX_DGRAM && off < size; k++) {
 		const uint8_t *p = data + off, *nul;
@@ -386,12 +396,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		msg->sock = mem_ref(fz.us);   /* the message holds one */
 
 		/* The head listener's steps */
-		kar_policy_decide(&v, &pol, msg);
+		kar_policy_decide(&v, &pol, view(msg));
 		err = kar_udpdrop_watch(ud, msg->sock);
 		CHECK(err == 0 && kar_udpdrop_count(ud) == 1,
 		      "watch again: %d", err);
 
-		g = kar_guard_check(&cfg, msg, sources[idx].own,
+		g = kar_guard_check(&cfg, view(msg), sources[idx].own,
 				    tmr_jiffies());
 		want = model_guard(m, sources[idx].trusted ||
 				   sources[idx].own, msg, p + 1);

@@ -119,7 +119,7 @@ static bool tail_h(const struct sip_msg *msg, void *arg)
 		return record("tail-moved");
 
 	(void)record("tail");
-	disp.send_err = kar_reply_send(disp.rep, disp.sip, msg,
+	disp.send_err = kar_reply_send(disp.rep, disp.sip, unit_req(msg),
 				       KAR_R_NOT_ALLOWED, false);
 
 	return true;

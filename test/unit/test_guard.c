@@ -294,7 +294,7 @@ static bool ua_drop(const struct kar_uafilter *f, const char *uas)
 	if (unit_request(&msg, "OPTIONS", "sip:192.0.2.1", NULL, uas))
 		return false;
 
-	drop = kar_uafilter_match(f, msg);
+	drop = kar_uafilter_match(f, unit_req(msg));
 	mem_deref(msg);
 
 	return drop;

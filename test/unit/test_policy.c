@@ -63,7 +63,7 @@ static void decide_drain(struct kar_verdict *v, bool exclusive, bool drain,
 	memset(v, 0x5a, sizeof(*v));
 	memset(&uam, 0, sizeof(uam));
 
-	kar_policy_decide(v, &pol, msg);
+	kar_policy_decide(v, &pol, unit_req(msg));
 }
 
 
@@ -192,12 +192,12 @@ static void test_options_no_lookup(void)
 	memset(&pol, 0, sizeof(pol));
 	pol.events = &events;
 
-	kar_policy_decide(&v, &pol, msg);
+	kar_policy_decide(&v, &pol, unit_req(msg));
 	CU_ASSERT_EQUAL(v.reply, KAR_R_NONE);
 	CU_ASSERT_TRUE(v.stock_bad);
 
 	pol.exclusive = true;
-	kar_policy_decide(&v, &pol, msg);
+	kar_policy_decide(&v, &pol, unit_req(msg));
 	CU_ASSERT_EQUAL(v.reply, KAR_R_OPTIONS_OK);
 
 	mem_deref(msg);
@@ -314,12 +314,12 @@ static void test_notify_no_packages(void)
 
 	memset(&pol, 0, sizeof(pol));
 	pol.events = &none;
-	kar_policy_decide(&v, &pol, msg);
+	kar_policy_decide(&v, &pol, unit_req(msg));
 	CU_ASSERT_EQUAL(v.reply, KAR_R_BAD_EVENT);
 	CU_ASSERT_EQUAL(v.pkg, -1);
 
 	pol.events = NULL;
-	kar_policy_decide(&v, &pol, msg);
+	kar_policy_decide(&v, &pol, unit_req(msg));
 	CU_ASSERT_EQUAL(v.reply, KAR_R_BAD_EVENT);
 	CU_ASSERT_EQUAL(v.pkg, -1);
 
@@ -539,7 +539,7 @@ static void test_bad_input(void)
 		"\r\n"), 0);
 
 	memset(&v, 0x5a, sizeof(v));
-	kar_policy_decide(&v, &pol, msg);
+	kar_policy_decide(&v, &pol, unit_req(msg));
 	CU_ASSERT_EQUAL(v.reply, KAR_R_NONE);
 	CU_ASSERT_EQUAL(v.meth, KAR_M_OTHER);
 	CU_ASSERT_EQUAL(v.pkg, -1);
@@ -552,12 +552,12 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(v.pkg, -1);
 
 	memset(&v, 0x5a, sizeof(v));
-	kar_policy_decide(&v, NULL, msg);
+	kar_policy_decide(&v, NULL, unit_req(msg));
 	CU_ASSERT_EQUAL(v.reply, KAR_R_NONE);
 	CU_ASSERT_FALSE(v.stock_bad);
 
 	/* Must simply return */
-	kar_policy_decide(NULL, &pol, msg);
+	kar_policy_decide(NULL, &pol, unit_req(msg));
 
 	mem_deref(msg);
 }

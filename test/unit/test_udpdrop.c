@@ -388,12 +388,182 @@ static void test_args(void)
 }
 
 
+/* Requests as bytes, for the helper's reading before decoding */
+#define VIA    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-val\r\n"
+#define FROM   "From: <sip:prober@192.0.2.10>;tag=from-v\r\n"
+#define TO     "To: <sip:192.0.2.1>\r\n"
+#define CALLID "Call-ID: validate-1@192.0.2.10\r\n"
+
+
+/* What the UDP helper lets a blocked source's datagram through for:
+   each case as bytes, and as libre decodes it, where it can, with the
+   property the helper needs: no To tag (by name), ACK, CANCEL or
+   response that the bytes miss */
+static void test_raw_dialog(void)
+{
+#define RQ(m, to) m " sip:a@192.0.2.1 SIP/2.0\r\n" VIA FROM to CALLID \
+	"CSeq: 1 " m "\r\n"
+	static const struct {
+		const char *text;
+		bool may;
+	} v[] = {
+		{RQ("OPTIONS", TO) "\r\n", false},
+		{RQ("OPTIONS", "To: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n",
+		 true},
+		{RQ("OPTIONS", "t: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n", true},
+		{RQ("OPTIONS", "to: sip:a@192.0.2.1;TAG=1\r\n") "\r\n", true},
+		{RQ("BYE", "To  : <sip:a@192.0.2.1> ; tag = 1\r\n") "\r\n",
+		 true},
+		/* folded */
+		{RQ("BYE", "To: <sip:a@192.0.2.1>\r\n ;tag=1\r\n") "\r\n",
+		 true},
+		{RQ("BYE", "To: <sip:a@192.0.2.1>;\r\n\ttag=1\r\n") "\r\n",
+		 true},
+		/* lines ending in LF alone */
+		{"INFO sip:a@192.0.2.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10"
+		 ";branch=z9hG4bK-lf\nFrom: <sip:p@192.0.2.10>;tag=f\n"
+		 "To: <sip:a@192.0.2.1>;tag=2\nCall-ID: lf\nCSeq: 1 INFO\n"
+		 "\n", true},
+		/* the URI's own parameter: no To tag, decoded all the same */
+		{RQ("OPTIONS", "To: <sip:a@192.0.2.1;tag=1>\r\n") "\r\n",
+		 true},
+		/* a tag elsewhere is none: From, a namesake, another name */
+		{RQ("OPTIONS", TO "Aabsk: <sip:x@192.0.2.1>;tag=x\r\n")
+		 "\r\n", false},
+		{RQ("OPTIONS", TO "Tox: <sip:x@192.0.2.1>;tag=x\r\n") "\r\n",
+		 false},
+		{RQ("OPTIONS", TO "X-To: ;tag=x\r\n") "\r\n", false},
+		{RQ("ACK", TO) "\r\n", true},
+		{RQ("CANCEL", TO) "\r\n", true},
+		{RQ("ACKX", TO) "\r\n", false},
+		{RQ("ack", TO) "\r\n", false},
+		/* a response, as libre reads the start line */
+		{"SIP/2.0 200 OK\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
+		{"OPTIONSIP/2.0 200 OK\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
+		{"OPTIONS 200 x SIP/2.0\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
+		{"SIP/2.0 200 OK\r\rX\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
+		/* nothing libre decodes */
+		{"", false},
+		{"\r\n\r\n", false},
+		{"\r\n" RQ("ACK", "To: <sip:a@192.0.2.1>;tag=1\r\n") "\r\n",
+		 false},
+		{"OPTIONS  sip:a@192.0.2.1 SIP/2.0\r\n" VIA FROM TO CALLID
+		 "\r\n", false},
+		{"OPTIONS sip:a@192.0.2.1 SIP/2.0", false},
+	};
+#undef RQ
+	struct mbuf *mb;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *m = NULL;
+
+		mb = mbuf_alloc(512);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+		CU_ASSERT_EQUAL_FATAL(mbuf_write_str(mb, v[i].text), 0);
+		mb->pos = 0;
+
+		CU_ASSERT_EQUAL(kar_raw_dialog(mb, NULL, NULL), v[i].may);
+		CU_ASSERT_EQUAL(mb->pos, 0);
+
+		if (!sip_msg_decode(&m, mb)) {
+			if (!m->req || pl_isset(&unit_req(m)->totag) ||
+			    !pl_strcmp(&m->met, "ACK") ||
+			    !pl_strcmp(&m->met, "CANCEL"))
+				CU_ASSERT_TRUE(v[i].may);
+		}
+
+		mem_deref(m);
+		mem_deref(mb);
+	}
+
+	CU_ASSERT_FALSE(kar_raw_dialog(NULL, NULL, NULL));
+}
+
+
+/* The local UA's user, for raw_dialog_user */
+static bool owns_a(const struct pl *user, void *arg)
+{
+	(void)arg;
+
+	return !pl_strcmp(user, "a");
+}
+
+
+/* With the local UAs' users known, a To tag lets a datagram through
+   only on a request to one of them, its user read from the start line
+   as libre's URI decoder reads it; a URI that does not start with its
+   scheme is left to the decoder (through) */
+static void test_raw_dialog_user(void)
+{
+#define RQ(uri) "OPTIONS " uri " SIP/2.0\r\n" VIA FROM \
+	"To: <sip:a@192.0.2.1>;tag=1\r\n" CALLID "CSeq: 1 OPTIONS\r\n\r\n"
+	static const struct {
+		const char *text;
+		bool may;
+	} v[] = {
+		{RQ("sip:a@192.0.2.1"), true},
+		{RQ("sips:a@192.0.2.1;transport=tcp"), true},
+		{RQ("sip:a:secret@192.0.2.1"), true},
+		{RQ("sip:b@192.0.2.1"), false},
+		{RQ("sip:ab@192.0.2.1"), false},
+		{RQ("sip:A@192.0.2.1"), false},
+		{RQ("sip:192.0.2.1"), false},
+		{RQ("sip:192.0.2.1:5060;a@b"), false},
+		{RQ("tel:a"), false},
+		{RQ(":sip:a@192.0.2.1"), true},
+		{RQ("a@192.0.2.1"), true},
+		/* no tag: nothing to let through for */
+		{"OPTIONS sip:a@192.0.2.1 SIP/2.0\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", false},
+		/* ACK, CANCEL and responses whatever the user */
+		{"ACK sip:b@192.0.2.1 SIP/2.0\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 ACK\r\n\r\n", true},
+		{"SIP/2.0 200 OK\r\n" VIA FROM TO CALLID
+		 "CSeq: 1 OPTIONS\r\n\r\n", true},
+	};
+#undef RQ
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *m = NULL;
+		struct mbuf *mb = mbuf_alloc(512);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+		CU_ASSERT_EQUAL_FATAL(mbuf_write_str(mb, v[i].text), 0);
+		mb->pos = 0;
+
+		CU_ASSERT_EQUAL(kar_raw_dialog(mb, owns_a, NULL), v[i].may);
+
+		/* Nothing libre decodes as a tagged request to "a" is
+		   missed */
+		if (!sip_msg_decode(&m, mb) && m->req) {
+			if (pl_isset(&unit_req(m)->totag) &&
+			    owns_a(&m->uri.user, NULL))
+				CU_ASSERT_TRUE(v[i].may);
+		}
+
+		mem_deref(m);
+		mem_deref(mb);
+	}
+}
+
+
+/* RFC 3261 8.2's order: 416 before 420 */
 static CU_TestInfo tests[] = {
 	{"drop",         test_drop},
 	{"dialog",       test_dialog},
 	{"reopen",       test_reopen},
 	{"stack_first",  test_stack_first},
 	{"args",         test_args},
+	{"raw_dialog",   test_raw_dialog},
+	{"raw_dialog_user", test_raw_dialog_user},
 	CU_TEST_INFO_NULL
 };
 

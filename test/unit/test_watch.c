@@ -349,7 +349,7 @@ static uint64_t fp_of(const char *callid, unsigned cseq, const char *branch)
 		return 0;
 
 	if (!unit_decode(&msg, text))
-		fp = kar_watch_fp(msg);
+		fp = kar_watch_fp(unit_req(msg));
 
 	mem_deref(msg);
 	mem_deref(text);

@@ -24,6 +24,7 @@ int unit_validate_register(void);
 int unit_sdp_register(void);
 int unit_watch_register(void);
 int unit_servers_register(void);
+int unit_hdr_register(void);
 
 
 /* Helpers (unit_util.c) */
@@ -37,6 +38,9 @@ size_t unit_count(const char *hay, const char *needle);
 int  unit_answer(struct sip_msg **respp, char **textp,
 		 const struct kar_replies *r, const struct sip_msg *req,
 		 enum kar_reply reply, bool *rport);
+const struct kar_req *unit_req(const struct sip_msg *msg);
+const struct kar_req *unit_req_owned(const struct sip_msg *msg,
+				     kar_ua_match_h *ownh);
 
 
 /* Where unit_request()'s probes come from (Via and source address) */

@@ -31,6 +31,7 @@ static int (* const registrars[])(void) = {
 	unit_sdp_register,
 	unit_watch_register,
 	unit_servers_register,
+	unit_hdr_register,
 };
 
 

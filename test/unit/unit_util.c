@@ -175,7 +175,7 @@ int unit_answer(struct sip_msg **respp, char **textp,
 	if (!mb)
 		return ENOMEM;
 
-	err = kar_reply_encode(mb, r, req, reply, rport);
+	err = kar_reply_encode(mb, r, unit_req(req), reply, rport);
 	if (err)
 		goto out;
 
@@ -194,4 +194,33 @@ int unit_answer(struct sip_msg **respp, char **textp,
 	mem_deref(mb);
 
 	return err;
+}
+
+
+/**
+ * A request's view, as the module reads it at the door; kept until the
+ * fourth call after (a case may hold a few at once)
+ *
+ * @param msg  Decoded request
+ * @param ownh Does a local UA own the Request-URI user?  (NULL: none)
+ *
+ * @return The view
+ */
+const struct kar_req *unit_req_owned(const struct sip_msg *msg,
+				     kar_ua_match_h *ownh)
+{
+	static struct kar_req ring[4];
+	static size_t next;
+	struct kar_req *rq = &ring[next++ % ARRAY_SIZE(ring)];
+
+	kar_req_read(rq, msg, ownh, NULL);
+
+	return rq;
+}
+
+
+/** A request's view, no local UA owning any user */
+const struct kar_req *unit_req(const struct sip_msg *msg)
+{
+	return unit_req_owned(msg, NULL);
 }
