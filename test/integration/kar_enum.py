@@ -292,17 +292,6 @@ def t_answered(port, src, mode):
     kh.expectation(mode, "options_nouser")(resp, {})
 
 
-def start(args, mode, conf):
-    lines = list(conf)
-    if mode == "exclusive":
-        lines.append(EXCLUSIVE)
-    bs = kh.Baresip(args.baresip, args.module if mode != "stock" else None,
-                    lines, args.keep)
-    bs.account_params = AUTO_ANSWER
-    bs.start()
-    return bs
-
-
 # svwar 0.3.3 never ACKs a 200 to a compact INVITE.  Where the fallback
 # account answers every INVITE (1.1), baresip resends each 200 for
 # 64 x T1 (32 s), then sends a BYE that goes unanswered as long, and its
@@ -311,14 +300,43 @@ def start(args, mode, conf):
 SIP_TIMERS_STOP = (2 * 32.0 + 10.0) * kh.TIME_SCALE
 
 
-def stop(runner, bs, name, timers=False):
-    runner.guard = None
-    runner.run(name + "_clean_shutdown", kh.t_shutdown, bs,
-               SIP_TIMERS_STOP if timers else None)
-    if runner.failed:
-        print("--- tail of %s ---\n%s\n---" % (bs.logpath, bs.log_tail()),
-              file=sys.stderr, flush=True)
-    bs.cleanup()
+class Run(kh.Scenario):
+    """One baresip run (mode stock, shared or exclusive; conf lines),
+    alice answering calls herself.  Unlike kh.Scenario's, its checks
+    keep the whole names they are given (no label. prefix) and its
+    start is no check of its own: a baresip that does not start raises
+    out of the script (a harness failure).  finish() is the clean
+    shutdown check, label_clean_shutdown."""
+
+    def __init__(self, runner, args, label, mode, conf):
+        lines = list(conf)
+        if mode == "exclusive":
+            lines.append(EXCLUSIVE)
+        bs = kh.Baresip(args.baresip,
+                        args.module if mode != "stock" else None,
+                        lines, args.keep)
+        bs.account_params = AUTO_ANSWER
+        super().__init__(runner, label, bs)
+
+    def check(self, name, fn, *a):
+        return self.runner.run(name, fn, *a)
+
+    def start(self):
+        """Start baresip, connect ctrl_tcp, guard the runner; raises
+        when baresip does not start."""
+        self.bs.start()
+        self.ctrl = kh.Ctrl(self.bs.ctrl_port)
+        self.runner.guard = self.bs.dead
+
+    def finish(self, timeout=None):
+        """The clean shutdown check (within timeout, default
+        kh.STOP_TIMEOUT), ctrl_tcp closed first."""
+        self.runner.guard = None
+        if self.ctrl:
+            self.ctrl.close()
+            self.ctrl = None
+        self.check(self.label + "_clean_shutdown", kh.t_shutdown, self.bs,
+                   timeout)
 
 
 def options_reveal():
@@ -359,9 +377,10 @@ def run_controls(args, runner, dictionary):
             ("stock", "stock", []),
             ("enum_limit_0", "shared", [NO_UA_FILTER,
                                        "keepalive_responder_enum_limit\t0"])):
-        bs = start(args, mode, conf)
+        run = Run(runner, args, "control_" + label, mode, conf)
         try:
-            runner.guard = bs.dead
+            run.start()
+            port = run.bs.sip_port
             for name, sargs in SCANS:
                 if name not in CONTROL_SCANS:
                     continue
@@ -369,8 +388,7 @@ def run_controls(args, runner, dictionary):
                     continue
 
                 def control():
-                    sv = Svwar(sargs, bs.sip_port, SCANNER_SRC,
-                               dictionary).run()
+                    sv = Svwar(sargs, port, SCANNER_SRC, dictionary).run()
                     found = sv.found()
                     # with a fallback account: alice among every name
                     want = ("alice" in found and len(found) >= ENUM_LIMIT
@@ -379,35 +397,31 @@ def run_controls(args, runner, dictionary):
                         raise kh.Fail("svwar listed %r, expected alice:\n%s"
                                       % (sorted(found),
                                          kh.indent(sv.out[-600:])))
-                runner.run("control_%s_%s_finds_alice" % (label, name),
-                           control)
-            stop(runner, bs, "control_" + label)
+                run.check("control_%s_%s_finds_alice" % (label, name),
+                          control)
+            run.finish()
         finally:
-            bs.cleanup()
+            run.cleanup()
 
 
 def run_scan(args, runner, dictionary, mode, name, sargs):
-    bs = start(args, mode, [NO_UA_FILTER])
-    tag = "%s_%s" % (mode, name)
+    tag = "svwar_%s_%s" % (mode, name)
+    run = Run(runner, args, tag, mode, [NO_UA_FILTER])
     try:
-        runner.guard = bs.dead
-        ctrl = kh.Ctrl(bs.ctrl_port)
-        try:
-            def scan():
-                check_listed(Svwar(sargs, bs.sip_port, SCANNER_SRC,
-                                   dictionary).run())
-            runner.run("svwar_%s_lists_no_user" % tag, scan)
-            runner.run("svwar_%s_blocked" % tag, t_blocked, ctrl)
-            runner.run("svwar_%s_scanner_silenced" % tag, t_silenced,
-                       bs.sip_port, SCANNER_SRC)
-            runner.run("svwar_%s_others_answered" % tag, t_answered,
-                       bs.sip_port, OTHER_SRC, mode)
-        finally:
-            ctrl.close()
-        stop(runner, bs, "svwar_" + tag, name.startswith("invite") and
-             "-c" in sargs and fallback_takes_all())
+        run.start()
+        port = run.bs.sip_port
+
+        def scan():
+            check_listed(Svwar(sargs, port, SCANNER_SRC, dictionary).run())
+        run.check(tag + "_lists_no_user", scan)
+        run.check(tag + "_blocked", t_blocked, run.ctrl)
+        run.check(tag + "_scanner_silenced", t_silenced, port, SCANNER_SRC)
+        run.check(tag + "_others_answered", t_answered, port, OTHER_SRC,
+                  mode)
+        run.finish(SIP_TIMERS_STOP if name.startswith("invite") and
+                   "-c" in sargs and fallback_takes_all() else None)
     finally:
-        bs.cleanup()
+        run.cleanup()
 
 
 def burst_users(port, src, users, extra=()):
@@ -442,81 +456,76 @@ def burst_users(port, src, users, extra=()):
 
 def run_limits(args, runner):
     """The limit, what never counts, the User-Agent block."""
-    bs = start(args, "shared", [UA_FILTER_SIPCLI])
-    port = bs.sip_port
     users = ["u%02d" % i for i in range(12)]
+    run = Run(runner, args, "limits", "shared", [UA_FILTER_SIPCLI])
     try:
-        runner.guard = bs.dead
-        ctrl = kh.Ctrl(bs.ctrl_port)
-        try:
-            def limit():
-                got = burst_users(port, LIMIT_SRC, users)
-                want = set(users[:ENUM_LIMIT - 1])
-                if got != want:
-                    raise kh.Fail("answered %s, expected the first %d (%s)"
-                                  % (sorted(got), ENUM_LIMIT - 1,
-                                     sorted(want)))
-                t_silenced(port, LIMIT_SRC)
-            runner.run("limit_answers_first_limit_minus_1", limit)
+        run.start()
+        ctrl, port = run.ctrl, run.bs.sip_port
 
-            def never(src, label, send):
-                for i in range(3 * ENUM_LIMIT):
-                    if send(src, i) is None:
-                        raise kh.Fail("%s: request %d unanswered"
-                                      % (label, i + 1))
-                t_answered(port, src, "shared")
+        def limit():
+            got = burst_users(port, LIMIT_SRC, users)
+            want = set(users[:ENUM_LIMIT - 1])
+            if got != want:
+                raise kh.Fail("answered %s, expected the first %d (%s)"
+                              % (sorted(got), ENUM_LIMIT - 1, sorted(want)))
+            t_silenced(port, LIMIT_SRC)
+        run.check("limit_answers_first_limit_minus_1", limit)
 
-            runner.run("local_ua_user_never_blocked", never, ALICE_SRC,
-                       "OPTIONS to alice",
-                       lambda src, i: send_from(port, src, user="alice"))
-            runner.run("no_user_part_never_blocked", never, NOUSER_SRC,
-                       "OPTIONS without user",
-                       lambda src, i: send_from(port, src))
-            # A To tag makes a dialog only with a local UA: tagged
-            # requests to unknown users count (integration_servers)
-            runner.run("in_dialog_never_blocked", never, DIALOG_SRC,
-                       "in-dialog NOTIFY to alice, distinct dialogs",
-                       lambda src, i: send_from(
-                           port, src, "NOTIFY", "alice",
-                           extra=[("Event", "keep-alive")],
-                           to_tag="dlg%d" % i))
-            runner.run("stats_blocked_one", t_blocked, ctrl)
+        def never(src, label, send):
+            for i in range(3 * ENUM_LIMIT):
+                if send(src, i) is None:
+                    raise kh.Fail("%s: request %d unanswered"
+                                  % (label, i + 1))
+            t_answered(port, src, "shared")
 
-            def ua_block():
-                resp = send_from(port, UA_SCANNER_SRC,
-                                 extra=[("User-Agent", "sipcli/1.0")],
-                                 timeout=kh.SILENCE_WAIT)
-                if resp is not None:
-                    raise kh.Fail("scanner User-Agent answered: %s"
-                                  % resp.short())
-                t_silenced(port, UA_SCANNER_SRC)
-                st = stats(ctrl)
-                if st.get("blocked") != 2:
-                    raise kh.Fail("blocked = %r, expected 2"
-                                  % st.get("blocked"))
-            runner.run("scanner_user_agent_blocks_source", ua_block)
-        finally:
-            ctrl.close()
-        stop(runner, bs, "limits")
+        run.check("local_ua_user_never_blocked", never, ALICE_SRC,
+                  "OPTIONS to alice",
+                  lambda src, i: send_from(port, src, user="alice"))
+        run.check("no_user_part_never_blocked", never, NOUSER_SRC,
+                  "OPTIONS without user",
+                  lambda src, i: send_from(port, src))
+        # A To tag makes a dialog only with a local UA: tagged requests
+        # to unknown users count (integration_servers)
+        run.check("in_dialog_never_blocked", never, DIALOG_SRC,
+                  "in-dialog NOTIFY to alice, distinct dialogs",
+                  lambda src, i: send_from(
+                      port, src, "NOTIFY", "alice",
+                      extra=[("Event", "keep-alive")], to_tag="dlg%d" % i))
+        run.check("stats_blocked_one", t_blocked, ctrl)
+
+        def ua_block():
+            resp = send_from(port, UA_SCANNER_SRC,
+                             extra=[("User-Agent", "sipcli/1.0")],
+                             timeout=kh.SILENCE_WAIT)
+            if resp is not None:
+                raise kh.Fail("scanner User-Agent answered: %s"
+                              % resp.short())
+            t_silenced(port, UA_SCANNER_SRC)
+            st = stats(ctrl)
+            if st.get("blocked") != 2:
+                raise kh.Fail("blocked = %r, expected 2" % st.get("blocked"))
+        run.check("scanner_user_agent_blocks_source", ua_block)
+        run.finish()
     finally:
-        bs.cleanup()
+        run.cleanup()
 
     # a trusted source is never blocked: with trusted set to it alone
-    bs = start(args, "shared", ["keepalive_responder_trusted\t%s,%s"
-                                % (kh.HOST, TRUSTED_SRC)])
+    run = Run(runner, args, "trusted", "shared",
+              ["keepalive_responder_trusted\t%s,%s" % (kh.HOST, TRUSTED_SRC)])
     try:
-        runner.guard = bs.dead
+        run.start()
+        port = run.bs.sip_port
 
         def trusted_src():
-            got = burst_users(bs.sip_port, TRUSTED_SRC, users)
+            got = burst_users(port, TRUSTED_SRC, users)
             if got != set(users):
                 raise kh.Fail("trusted source: %d of %d answered"
                               % (len(got), len(users)))
-            t_answered(bs.sip_port, TRUSTED_SRC, "shared")
-        runner.run("trusted_source_never_blocked", trusted_src)
-        stop(runner, bs, "trusted")
+            t_answered(port, TRUSTED_SRC, "shared")
+        run.check("trusted_source_never_blocked", trusted_src)
+        run.finish()
     finally:
-        bs.cleanup()
+        run.cleanup()
 
 
 class Prober(threading.Thread):
@@ -577,38 +586,34 @@ def sipp_call(port, src=CALLER_SRC, pause_ms=0, during=None):
 
 def run_blocked_call(args, runner):
     """A call taken before its source got blocked ends normally."""
-    bs = start(args, "shared", [NO_UA_FILTER])
-    port = bs.sip_port
     users = ["b%02d" % i for i in range(ENUM_LIMIT)]
+    run = Run(runner, args, "blocked_call", "shared", [NO_UA_FILTER])
     try:
-        runner.guard = bs.dead
-        ctrl = kh.Ctrl(bs.ctrl_port)
-        try:
-            def block():
-                # the call is up: alice answered and sipp's ACK came
-                line, _ = kh.wait_log(bs.logpath, lambda t: re.search(
-                    r"Call established: sip:\S*@" +
-                    re.escape(BLOCKED_CALL_SRC), t), 0, SIPP_TIMEOUT)
-                if line is None:
-                    raise kh.Fail("the call from %s was not established"
-                                  % BLOCKED_CALL_SRC)
-                got = burst_users(port, BLOCKED_CALL_SRC, users)
-                if len(got) != ENUM_LIMIT - 1:
-                    raise kh.Fail("%d of %d unknown users answered, "
-                                  "expected %d" % (len(got), len(users),
-                                                   ENUM_LIMIT - 1))
-                t_silenced(port, BLOCKED_CALL_SRC)
-                t_blocked(ctrl)
+        run.start()
+        bs, ctrl, port = run.bs, run.ctrl, run.bs.sip_port
 
-            def call():
-                sipp_call(port, BLOCKED_CALL_SRC,
-                          int(8000 * kh.TIME_SCALE), block)
-            runner.run("blocked_call_bye_answered", call)
-        finally:
-            ctrl.close()
-        stop(runner, bs, "blocked_call")
+        def block():
+            # the call is up: alice answered and sipp's ACK came
+            line, _ = kh.wait_log(bs.logpath, lambda t: re.search(
+                r"Call established: sip:\S*@" +
+                re.escape(BLOCKED_CALL_SRC), t), 0, SIPP_TIMEOUT)
+            if line is None:
+                raise kh.Fail("the call from %s was not established"
+                              % BLOCKED_CALL_SRC)
+            got = burst_users(port, BLOCKED_CALL_SRC, users)
+            if len(got) != ENUM_LIMIT - 1:
+                raise kh.Fail("%d of %d unknown users answered, expected %d"
+                              % (len(got), len(users), ENUM_LIMIT - 1))
+            t_silenced(port, BLOCKED_CALL_SRC)
+            t_blocked(ctrl)
+
+        def call():
+            sipp_call(port, BLOCKED_CALL_SRC, int(8000 * kh.TIME_SCALE),
+                      block)
+        run.check("blocked_call_bye_answered", call)
+        run.finish()
     finally:
-        bs.cleanup()
+        run.cleanup()
 
 
 def module_commands():
@@ -621,63 +626,58 @@ def module_commands():
 def run_coexist(args, runner, dictionary):
     """A prober and a call while a scanner is blocked; unload and load
     the module with the block in force."""
-    bs = start(args, "shared", [NO_UA_FILTER])
-    port = bs.sip_port
-    prober = Prober(port)
+    run = Run(runner, args, "coexist", "shared", [NO_UA_FILTER])
+    prober = None
     try:
-        runner.guard = bs.dead
-        ctrl = kh.Ctrl(bs.ctrl_port)
-        try:
-            prober.start()
+        run.start()
+        ctrl, port = run.ctrl, run.bs.sip_port
+        prober = Prober(port)
+        prober.start()
 
-            def scan():
-                check_listed(Svwar(SCANS[0][1], port, SCANNER_SRC,
-                                   dictionary).run())
-            runner.run("coexist_svwar_lists_no_user", scan)
-            runner.run("coexist_scanner_blocked", t_blocked, ctrl)
-            runner.run("coexist_call_to_alice", sipp_call, port)
-            # the scanner keeps knocking while the prober probes
-            runner.run("coexist_scanner_still_silenced", t_silenced,
-                       port, SCANNER_SRC)
-            prober.stopped.set()
-            prober.join(kh.ANSWER_TIMEOUT + 1)
-
-            def prober_ok():
-                if prober.sent < 5:
-                    raise kh.Fail("only %d probes sent" % prober.sent)
-                if prober.bad:
-                    raise kh.Fail("%d of %d probes not answered 200: %s"
-                                  % (len(prober.bad), prober.sent,
-                                     ", ".join(prober.bad[:5])))
-            runner.run("coexist_prober_every_answer", prober_ok)
-
-            unload, load, name = module_commands()
-
-            def unloaded():
-                kh.ctrl_ok(ctrl, unload, name)
-                ok, data = ctrl.command("kar_stats", "json")
-                if ok:
-                    raise kh.Fail("kar_stats still answers after %s"
-                                  % unload)
-                # nothing of the module is left before libre: the
-                # blocked source gets the stock answer
-                resp = send_from(port, SCANNER_SRC)
-                kh.expectation("stock", "options_nouser")(resp, {})
-            runner.run("coexist_unload_with_block_stock_answers",
-                       unloaded)
-
-            def reloaded():
-                kh.ctrl_ok(ctrl, load, name)
-                t_answered(port, OTHER_SRC, "shared")
-                t_answered(port, PROBER_SRC, "shared")
-            runner.run("coexist_load_again_module_answers", reloaded)
-        finally:
-            prober.stopped.set()
-            ctrl.close()
-        stop(runner, bs, "coexist")
-    finally:
+        def scan():
+            check_listed(Svwar(SCANS[0][1], port, SCANNER_SRC,
+                               dictionary).run())
+        run.check("coexist_svwar_lists_no_user", scan)
+        run.check("coexist_scanner_blocked", t_blocked, ctrl)
+        run.check("coexist_call_to_alice", sipp_call, port)
+        # the scanner keeps knocking while the prober probes
+        run.check("coexist_scanner_still_silenced", t_silenced, port,
+                  SCANNER_SRC)
         prober.stopped.set()
-        bs.cleanup()
+        prober.join(kh.ANSWER_TIMEOUT + 1)
+
+        def prober_ok():
+            if prober.sent < 5:
+                raise kh.Fail("only %d probes sent" % prober.sent)
+            if prober.bad:
+                raise kh.Fail("%d of %d probes not answered 200: %s"
+                              % (len(prober.bad), prober.sent,
+                                 ", ".join(prober.bad[:5])))
+        run.check("coexist_prober_every_answer", prober_ok)
+
+        unload, load, name = module_commands()
+
+        def unloaded():
+            kh.ctrl_ok(ctrl, unload, name)
+            ok, data = ctrl.command("kar_stats", "json")
+            if ok:
+                raise kh.Fail("kar_stats still answers after %s" % unload)
+            # nothing of the module is left before libre: the blocked
+            # source gets the stock answer
+            resp = send_from(port, SCANNER_SRC)
+            kh.expectation("stock", "options_nouser")(resp, {})
+        run.check("coexist_unload_with_block_stock_answers", unloaded)
+
+        def reloaded():
+            kh.ctrl_ok(ctrl, load, name)
+            t_answered(port, OTHER_SRC, "shared")
+            t_answered(port, PROBER_SRC, "shared")
+        run.check("coexist_load_again_module_answers", reloaded)
+        run.finish()
+    finally:
+        if prober is not None:
+            prober.stopped.set()
+        run.cleanup()
 
 
 def run_all(args, runner):
