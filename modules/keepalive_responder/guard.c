@@ -4,13 +4,14 @@
  * @file guard.c  keepalive_responder -- trust, rates and scanners
  *
  * What keeps an endpoint that answers every probe from becoming a gift to
- * scanners and floods: a bounded table of per-source token buckets, a
- * User-Agent filter, the list of trusted source networks, a bounded
- * table of sources that enumerate user names or named a scanner (they
- * are blocked for a while, unless they are the endpoint's own servers,
- * which servers.c learns), and a token
+ * scanners and floods: per-source token buckets, a User-Agent filter,
+ * the list of trusted source networks, the sources that enumerate user
+ * names or named a scanner (they are blocked for a while, unless they
+ * are the endpoint's own servers, which servers.c learns), and a token
  * bucket for the module's own log lines (a flood of odd requests must not
- * become a flood of log lines).  Nothing here allocates per request.
+ * become a flood of log lines).  The buckets and the blocked sources are
+ * kept in two bounded tables of sources (srctab.c).  Nothing here
+ * allocates per request.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,29 +74,20 @@ bool kar_loglimit_take(struct kar_loglimit *ll, uint64_t now,
 /*
  * Per-source token buckets
  *
- * A fixed table of slots, allocated at load time.  Slots are found by a
- * keyed hash of the source address and kept in least-recently-seen
- * order; a new source takes the oldest slot.  Memory therefore stays the
+ * One bucket per source, in a bounded table (srctab.c): memory stays the
  * same whatever the number of (possibly spoofed) sources, and every
- * request costs one hash lookup and one list move, no allocation.  The
- * key keeps an attacker from choosing addresses that share one bucket.
+ * request costs one hash lookup and one list move, no allocation.
  */
 
-struct slot {
-	struct le he;        /**< in the hash table                */
-	struct le le;        /**< in the recently-seen order       */
-	struct sa addr;
+struct bucket {
 	uint64_t last;       /**< ms of the last refill            */
 	uint64_t mtokens;    /**< tokens * 1000                    */
 };
 
 struct kar_rate {
-	struct slot *slots;
-	struct hash *ht;
-	struct list lru;     /**< head: least recently seen        */
+	struct kar_srctab *tab;
 	uint32_t rate;       /**< tokens per second                */
 	uint64_t burst;      /**< bucket size, tokens * 1000       */
-	uint64_t key;
 };
 
 
@@ -103,48 +95,7 @@ static void rate_destructor(void *arg)
 {
 	struct kar_rate *r = arg;
 
-	/* The slots are one array, not objects of their own: the hash
-	   and the order list only link them, and go away with them
-	   (hash_flush() would free each slot) */
-	mem_deref(r->ht);
-	mem_deref(r->slots);
-}
-
-
-static uint32_t addr_hash(uint64_t key, const struct sa *sa)
-{
-	uint64_t h = key;
-	uint8_t a6[16];
-	size_t i;
-
-	switch (sa_af(sa)) {
-
-	case AF_INET:
-		h ^= sa_in(sa);
-		h *= 0x9e3779b97f4a7c15ULL;
-		break;
-
-	case AF_INET6:
-		sa_in6(sa, a6);
-		for (i = 0; i < sizeof(a6); i++) {
-			h ^= a6[i];
-			h *= 0x100000001b3ULL;
-		}
-		break;
-
-	default:
-		break;
-	}
-
-	return (uint32_t)(h ^ (h >> 32));
-}
-
-
-static bool slot_cmp(struct le *le, void *arg)
-{
-	const struct slot *s = le->data;
-
-	return sa_cmp(&s->addr, arg, SA_ADDR);
+	mem_deref(r->tab);
 }
 
 
@@ -153,7 +104,7 @@ static bool slot_cmp(struct le *le, void *arg)
  *
  * @param rp    Allocated limiter
  * @param rate  Requests per second per source; bursts of twice that
- * @param slots Sources remembered at once (a power of two is best)
+ * @param slots Sources remembered at once (a power of two)
  * @param key   Key of the address hash
  *
  * @return 0 if success, otherwise errorcode
@@ -162,7 +113,6 @@ int kar_rate_alloc(struct kar_rate **rp, uint32_t rate, uint32_t slots,
 		   uint64_t key)
 {
 	struct kar_rate *r;
-	uint32_t i;
 	int err;
 
 	if (!rp || !rate || !slots)
@@ -174,24 +124,8 @@ int kar_rate_alloc(struct kar_rate **rp, uint32_t rate, uint32_t slots,
 
 	r->rate = rate;
 	r->burst = 2ULL * rate * 1000;
-	r->key = key;
 
-	r->slots = mem_zalloc(slots * sizeof(*r->slots), NULL);
-	if (!r->slots) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	err = hash_alloc(&r->ht, slots);
-	if (err)
-		goto out;
-
-	/* Unused slots are the oldest; their address is unset, so no
-	   lookup can match them */
-	for (i = 0; i < slots; i++)
-		list_append(&r->lru, &r->slots[i].le, &r->slots[i]);
-
- out:
+	err = kar_srctab_alloc(&r->tab, slots, sizeof(struct bucket), key);
 	if (err)
 		mem_deref(r);
 	else
@@ -212,43 +146,34 @@ int kar_rate_alloc(struct kar_rate **rp, uint32_t rate, uint32_t slots,
  */
 bool kar_rate_take(struct kar_rate *r, const struct sa *src, uint64_t now)
 {
-	uint32_t h;
-	struct slot *s;
+	struct bucket *b;
+	bool fresh;
 
 	if (!r || !src)
 		return true;
 
-	h = addr_hash(r->key, src);
-	s = list_ledata(hash_lookup(r->ht, h, slot_cmp, (void *)src));
+	b = kar_srctab_get(r->tab, src, true, &fresh);
 
-	if (!s) {
-		/* A new source takes the least recently seen slot */
-		s = list_ledata(r->lru.head);
-		hash_unlink(&s->he);
-		hash_append(r->ht, h, &s->he, s);
-		s->addr = *src;
-		s->last = now;
-		s->mtokens = r->burst;
+	if (fresh) {
+		/* A new source (or one evicted since) starts full */
+		b->last = now;
+		b->mtokens = r->burst;
 	}
-	else if (now > s->last) {
+	else if (now > b->last) {
 		/* The bucket holds two seconds' worth: a longer pause
 		   refills it whole (and keeps the product small) */
-		uint64_t ms = now - s->last > 2000 ? 2000 : now - s->last;
+		uint64_t ms = now - b->last > 2000 ? 2000 : now - b->last;
 		uint64_t add = ms * r->rate;
 
-		s->mtokens = s->mtokens + add > r->burst ?
-			r->burst : s->mtokens + add;
-		s->last = now;
+		b->mtokens = b->mtokens + add > r->burst ?
+			r->burst : b->mtokens + add;
+		b->last = now;
 	}
 
-	/* Most recently seen goes to the end */
-	list_unlink(&s->le);
-	list_append(&r->lru, &s->le, s);
-
-	if (s->mtokens < 1000)
+	if (b->mtokens < 1000)
 		return false;
 
-	s->mtokens -= 1000;
+	b->mtokens -= 1000;
 
 	return true;
 }
@@ -641,20 +566,17 @@ bool kar_sa_same_addr(const struct sa *a, const struct sa *b)
 /*
  * Enumeration guard: sources that probe for user names, and scanners
  *
- * A second fixed table of the same kind as the rate limiter's (keyed
- * hash, least recently seen slot reused), so that spoofed sources cannot
- * grow it.  Per source it keeps the keyed 32-bit hashes of the unknown
- * Request-URI users seen since the window began, and until when the
- * source is blocked.  The window is fixed, not sliding: it starts at the
- * first unknown user and ends KAR_ENUM_WINDOW ms later.  Two names with
- * the same hash count once; the key keeps a scanner from choosing such
- * names.
+ * A bounded table of sources (srctab.c), as the rate limiter's, so that
+ * spoofed sources cannot grow it.  Per source it keeps the keyed 32-bit
+ * hashes of the unknown Request-URI users seen since the window began,
+ * and until when the source is blocked.  The window is fixed, not
+ * sliding: it starts at the first unknown user and ends KAR_ENUM_WINDOW
+ * ms later.  Two names with the same hash count once; the key keeps a
+ * scanner from choosing such names.
  */
 
-struct bslot {
-	struct le he;
-	struct le le;
-	struct sa addr;
+/** What the table keeps per source; zeroed: not blocked, no window */
+struct bsrc {
 	uint64_t win;        /**< ms the window began, 0: none     */
 	uint64_t until;      /**< blocked before this ms, 0: not   */
 	uint32_t user[KAR_ENUM_MAX];
@@ -662,13 +584,10 @@ struct bslot {
 };
 
 struct kar_block {
-	struct bslot *slots;
-	uint32_t nslots;
-	struct hash *ht;
-	struct list lru;
+	struct kar_srctab *tab;
 	uint32_t limit;
 	uint64_t ban;        /**< ms                               */
-	uint64_t key;
+	uint64_t key;        /**< of the user hashes               */
 };
 
 
@@ -676,16 +595,7 @@ static void block_destructor(void *arg)
 {
 	struct kar_block *b = arg;
 
-	mem_deref(b->ht);
-	mem_deref(b->slots);
-}
-
-
-static bool bslot_cmp(struct le *le, void *arg)
-{
-	const struct bslot *s = le->data;
-
-	return sa_cmp(&s->addr, arg, SA_ADDR);
+	mem_deref(b->tab);
 }
 
 
@@ -697,7 +607,7 @@ static bool bslot_cmp(struct le *le, void *arg)
  *              count is off, scanner User-Agents still block);
  *              at most KAR_ENUM_MAX
  * @param ban   Seconds a source stays blocked (>= 1)
- * @param slots Sources remembered at once
+ * @param slots Sources remembered at once (a power of two)
  * @param key   Key of the address and user hashes
  *
  * @return 0 if success, otherwise errorcode
@@ -706,7 +616,6 @@ int kar_block_alloc(struct kar_block **bp, uint32_t limit, uint32_t ban,
 		    uint32_t slots, uint64_t key)
 {
 	struct kar_block *b;
-	uint32_t i;
 	int err;
 
 	if (!bp || limit > KAR_ENUM_MAX || !ban || !slots)
@@ -719,56 +628,14 @@ int kar_block_alloc(struct kar_block **bp, uint32_t limit, uint32_t ban,
 	b->limit = limit;
 	b->ban = ban * 1000ULL;
 	b->key = key;
-	b->nslots = slots;
 
-	b->slots = mem_zalloc(slots * sizeof(*b->slots), NULL);
-	if (!b->slots) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	err = hash_alloc(&b->ht, slots);
-	if (err)
-		goto out;
-
-	for (i = 0; i < slots; i++)
-		list_append(&b->lru, &b->slots[i].le, &b->slots[i]);
-
- out:
+	err = kar_srctab_alloc(&b->tab, slots, sizeof(struct bsrc), key);
 	if (err)
 		mem_deref(b);
 	else
 		*bp = b;
 
 	return err;
-}
-
-
-/* The source's slot, most recently seen now; a new one if create */
-static struct bslot *bslot_get(struct kar_block *b, const struct sa *src,
-			       bool create)
-{
-	uint32_t h = addr_hash(b->key, src);
-	struct bslot *s;
-
-	s = list_ledata(hash_lookup(b->ht, h, bslot_cmp, (void *)src));
-	if (!s) {
-		if (!create)
-			return NULL;
-
-		s = list_ledata(b->lru.head);
-		hash_unlink(&s->he);
-		hash_append(b->ht, h, &s->he, s);
-		s->addr = *src;
-		s->win = 0;
-		s->until = 0;
-		s->n = 0;
-	}
-
-	list_unlink(&s->le);
-	list_append(&b->lru, &s->le, s);
-
-	return s;
 }
 
 
@@ -785,12 +652,12 @@ static struct bslot *bslot_get(struct kar_block *b, const struct sa *src,
 bool kar_block_check(struct kar_block *b, const struct sa *src,
 		     uint64_t now)
 {
-	struct bslot *s;
+	const struct bsrc *s;
 
 	if (!b || !src)
 		return false;
 
-	s = bslot_get(b, src, false);
+	s = kar_srctab_get(b->tab, src, false, NULL);
 
 	return s && s->until > now;
 }
@@ -807,13 +674,13 @@ bool kar_block_check(struct kar_block *b, const struct sa *src,
  */
 bool kar_block_add(struct kar_block *b, const struct sa *src, uint64_t now)
 {
-	struct bslot *s;
+	struct bsrc *s;
 	bool fresh;
 
 	if (!b || !src)
 		return false;
 
-	s = bslot_get(b, src, true);
+	s = kar_srctab_get(b->tab, src, true, NULL);
 	fresh = s->until <= now;
 	s->until = now + b->ban;
 	s->win = 0;
@@ -836,13 +703,13 @@ bool kar_block_add(struct kar_block *b, const struct sa *src, uint64_t now)
 bool kar_block_forget(struct kar_block *b, const struct sa *src,
 		      uint64_t now)
 {
-	struct bslot *s;
+	struct bsrc *s;
 	bool was;
 
 	if (!b || !src)
 		return false;
 
-	s = bslot_get(b, src, false);
+	s = kar_srctab_get(b->tab, src, false, NULL);
 	if (!s)
 		return false;
 
@@ -883,13 +750,13 @@ static uint32_t user_hash(uint64_t key, const struct pl *user)
 bool kar_block_enum(struct kar_block *b, const struct sa *src,
 		    const struct pl *user, uint64_t now)
 {
-	struct bslot *s;
+	struct bsrc *s;
 	uint32_t h, i;
 
 	if (!b || !b->limit || !src || !pl_isset(user))
 		return false;
 
-	s = bslot_get(b, src, true);
+	s = kar_srctab_get(b->tab, src, true, NULL);
 	if (s->until > now)
 		return false;
 
@@ -916,6 +783,25 @@ bool kar_block_enum(struct kar_block *b, const struct sa *src,
 }
 
 
+struct blocked {
+	uint64_t now;
+	uint32_t n;
+};
+
+
+static void count_blocked(const struct sa *src, const void *data,
+			  void *arg)
+{
+	const struct bsrc *s = data;
+	struct blocked *c = arg;
+
+	(void)src;
+
+	if (s->until > c->now)
+		++c->n;
+}
+
+
 /**
  * Sources blocked now
  *
@@ -926,17 +812,14 @@ bool kar_block_enum(struct kar_block *b, const struct sa *src,
  */
 uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
 {
-	uint32_t i, n = 0;
+	struct blocked c = {now, 0};
 
 	if (!b)
 		return 0;
 
-	for (i = 0; i < b->nslots; i++) {
-		if (b->slots[i].until > now)
-			++n;
-	}
+	kar_srctab_each(b->tab, count_blocked, &c);
 
-	return n;
+	return c.n;
 }
 
 

@@ -369,6 +369,28 @@ bool kar_loglimit_take(struct kar_loglimit *ll, uint64_t now,
 
 
 /*
+ * Bounded table of per-source state (srctab.c)
+ *
+ * A fixed number of sources by address (any port), a payload each; a new
+ * source takes the least recently seen one's slot.  The rate limiter and
+ * the enumeration guard keep their state in one each.
+ */
+
+struct kar_srctab;
+
+/** One source in the table, and its payload */
+typedef void (kar_srctab_h)(const struct sa *src, const void *data,
+			    void *arg);
+
+int  kar_srctab_alloc(struct kar_srctab **tp, uint32_t slots, size_t size,
+		      uint64_t key);
+void *kar_srctab_get(struct kar_srctab *t, const struct sa *src,
+		     bool create, bool *fresh);
+void kar_srctab_each(const struct kar_srctab *t, kar_srctab_h *h,
+		     void *arg);
+
+
+/*
  * Guard: per-source rate, scanner filter, trusted sources (guard.c)
  */
 

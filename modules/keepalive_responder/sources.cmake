@@ -14,6 +14,7 @@ set(KAR_CORE_SRCS
   reply.c
   sdp.c
   servers.c
+  srctab.c
   stats.c
   validate.c
   watch.c

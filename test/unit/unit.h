@@ -16,6 +16,7 @@ int unit_reply_register(void);
 int unit_events_register(void);
 int unit_conf_register(void);
 int unit_stats_register(void);
+int unit_srctab_register(void);
 int unit_guard_register(void);
 int unit_block_register(void);
 int unit_udpdrop_register(void);

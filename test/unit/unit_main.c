@@ -23,6 +23,7 @@ static int (* const registrars[])(void) = {
 	unit_events_register,
 	unit_conf_register,
 	unit_stats_register,
+	unit_srctab_register,
 	unit_guard_register,
 	unit_block_register,
 	unit_udpdrop_register,
