@@ -58,13 +58,12 @@ static enum kar_reply check_sync(const struct kar_actcfg *cfg,
 static enum kar_reply mwi(struct kar_stats *st, const struct kar_req *rq)
 {
 	const struct sip_msg *msg = rq->msg;
-	struct kar_mwi summary;
 	struct pl body;
 	struct ua *ua;
 
 	kar_validate_body(&body, rq);
 
-	if (kar_mwi_parse(&summary, &body)) {
+	if (kar_mwi_check(&body)) {
 		kar_stats_action(st, KAR_A_MWI_BAD);
 		return KAR_R_BAD_SUMMARY;
 	}

@@ -6,7 +6,7 @@
  * The configured list of out-of-dialog event packages that the module
  * answers.  Kept as a small fixed array: it is read on every NOTIFY and
  * written only at load time.  Also the module's one comma-list parser
- * for config values (kar_list_apply()), and the message-summary parser.
+ * for config values (kar_list_apply()), and the message-summary check.
  */
 #include <string.h>
 #include <re.h>
@@ -287,49 +287,37 @@ static int split(const struct pl *pl, char c, struct pl *a, struct pl *b)
 }
 
 
-/* Digits only, no sign, fits 32 bits */
-static int count_decode(uint32_t *v, const struct pl *pl)
+/* Digits only, no sign, at most 9 of them (any count fits 32 bits) */
+static bool count_ok(const struct pl *pl)
 {
-	uint64_t n = 0;
 	size_t i;
 
 	if (!pl->l || pl->l > 9)
-		return EINVAL;
+		return false;
 
 	for (i = 0; i < pl->l; i++) {
 		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return EINVAL;
-		n = n * 10 + (pl->p[i] - '0');
+			return false;
 	}
 
-	*v = (uint32_t)n;
-
-	return 0;
+	return true;
 }
 
 
 /* "new/old" with white space allowed around the numbers */
-static int pair_decode(uint32_t *a, uint32_t *b, const struct pl *pl)
+static bool pair_ok(const struct pl *pl)
 {
 	struct pl x, y;
 
-	if (split(pl, '/', &x, &y))
-		return EINVAL;
-
-	if (count_decode(a, &x) || count_decode(b, &y))
-		return EINVAL;
-
-	return 0;
+	return !split(pl, '/', &x, &y) && count_ok(&x) && count_ok(&y);
 }
 
 
 /* newmsgs "/" oldmsgs [ "(" new-urgentmsgs "/" old-urgentmsgs ")" ] */
-static int summary_decode(uint32_t c[4], const struct pl *val)
+static bool summary_ok(const struct pl *val)
 {
 	struct pl v = *val, u;
 	const char *lp;
-
-	c[2] = c[3] = 0;
 
 	lp = memchr(v.p, '(', v.l);
 	if (lp) {
@@ -337,103 +325,73 @@ static int summary_decode(uint32_t c[4], const struct pl *val)
 		u.l = v.l - (u.p - v.p);
 		kar_trim(&u);
 		if (!u.l || u.p[u.l - 1] != ')')
-			return EINVAL;
+			return false;
 		--u.l;
-		if (pair_decode(&c[2], &c[3], &u))
-			return EINVAL;
+		if (!pair_ok(&u))
+			return false;
 
 		v.l = lp - v.p;
 	}
 
 	kar_trim(&v);
 
-	return pair_decode(&c[0], &c[1], &v);
+	return pair_ok(&v);
 }
 
 
-/* RFC 3458 message-context-class names, in struct kar_mwi's order */
-static const char *mwi_classes[KAR_MWI_CLASSES] = {
-	"voice-message", "fax-message", "pager-message",
-	"multimedia-message", "text-message", "none",
-};
-
-
-static int mwi_line(struct kar_mwi *mwi, const struct pl *line,
-		    bool *status)
+/* One line; *status and *account: those lines were seen before */
+static bool line_ok(const struct pl *line, bool *status, bool *account)
 {
 	struct pl name, val;
-	size_t i;
 
 	if (split(line, ':', &name, &val) || !name.l)
-		return EINVAL;
+		return false;
 
 	/* The status line comes first and only once */
 	if (!*status) {
 		if (pl_strcasecmp(&name, "Messages-Waiting"))
-			return EINVAL;
+			return false;
 
-		if (!pl_strcasecmp(&val, "yes"))
-			mwi->waiting = true;
-		else if (!pl_strcasecmp(&val, "no"))
-			mwi->waiting = false;
-		else
-			return EINVAL;
+		if (pl_strcasecmp(&val, "yes") && pl_strcasecmp(&val, "no"))
+			return false;
 
 		*status = true;
-		return 0;
+		return true;
 	}
 
 	if (!pl_strcasecmp(&name, "Message-Account")) {
-		if (!val.l || pl_isset(&mwi->account))
-			return EINVAL;
-		mwi->account = val;
-		return 0;
+		if (!val.l || *account)
+			return false;
+		*account = true;
+		return true;
 	}
 
-	for (i = 0; i < KAR_MWI_CLASSES; i++) {
-
-		if (pl_strcasecmp(&name, mwi_classes[i]))
-			continue;
-
-		if (summary_decode(mwi->count[i], &val))
-			return EINVAL;
-
-		mwi->has |= 1u << i;
-		return 0;
-	}
-
-	/* Another class (extensions are allowed): the counts must still
-	   be well-formed */
-	{
-		uint32_t c[4];
-
-		return summary_decode(c, &val);
-	}
+	/* Any other name is a message-context class, RFC 3458's or an
+	   extension (allowed): its counts must be well-formed */
+	return summary_ok(&val);
 }
 
 
 /**
- * Parse a message-summary body
+ * Check that a message-summary body is well-formed
  *
  * Header names and yes/no are matched without regard to case, white
  * space around names, values and numbers is allowed, and lines may end
  * in CRLF or LF.  After an empty line come optional message headers,
- * which are not interpreted.
+ * which are not interpreted.  Nothing is kept: the body goes to baresip
+ * as it came.
  *
- * @param mwi  Parsed summary (points into body)
  * @param body Body of the NOTIFY
  *
- * @return 0 if success, EINVAL if malformed
+ * @return 0 if well-formed, EINVAL if malformed
  */
-int kar_mwi_parse(struct kar_mwi *mwi, const struct pl *body)
+int kar_mwi_check(const struct pl *body)
 {
 	struct pl rest;
-	bool status = false;
+	bool status = false, account = false;
 
-	if (!mwi || !body)
+	if (!body)
 		return EINVAL;
-
-	memset(mwi, 0, sizeof(*mwi));
 
 	rest = *body;
 
@@ -459,7 +417,7 @@ int kar_mwi_parse(struct kar_mwi *mwi, const struct pl *body)
 		if (memchr(line.p, '\0', line.l))
 			return EINVAL;
 
-		if (mwi_line(mwi, &line, &status))
+		if (!line_ok(&line, &status, &account))
 			return EINVAL;
 	}
 

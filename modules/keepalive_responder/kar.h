@@ -57,19 +57,7 @@ enum kar_pkg {
 
 enum kar_pkg kar_pkg_of(const char *name);
 
-enum {
-	KAR_MWI_CLASSES = 6,    /**< RFC 3458 message-context classes */
-};
-
-/** A parsed message-summary body (RFC 3842) */
-struct kar_mwi {
-	bool waiting;
-	struct pl account;
-	uint32_t count[KAR_MWI_CLASSES][4]; /**< new, old, urgent new/old */
-	uint32_t has;                       /**< bit per class present    */
-};
-
-int  kar_mwi_parse(struct kar_mwi *mwi, const struct pl *body);
+int  kar_mwi_check(const struct pl *body);
 
 
 /*

@@ -14,7 +14,7 @@
  *   - kar_uafilter_match() (the default scanner list and an empty one);
  *   - kar_rate_take() and kar_acl_match() with msg->src from the input;
  *   - kar_validate() before every answer, as the listeners call it;
- *   - kar_mwi_parse() on the body of a NOTIFY;
+ *   - kar_mwi_check() on the body of a NOTIFY;
  *   - kar_stats_count() with each verdict.
  *
  * Each message is handled as a UDP datagram (the whole input, as libre's
@@ -640,7 +640,6 @@ static void handle(const struct sip_msg *msg, const struct sip_msg *again,
 	struct kar_stats st;
 	struct kar_verdict v;
 	struct kar_policy pol;
-	struct kar_mwi mwi;
 	struct pl body;
 	bool summary;
 	size_t i, m;
@@ -684,7 +683,7 @@ static void handle(const struct sip_msg *msg, const struct sip_msg *again,
 	if (v.meth == KAR_M_NOTIFY) {
 		body.p = (const char *)mbuf_buf(msg->mb);
 		body.l = mbuf_get_left(msg->mb);
-		(void)kar_mwi_parse(&mwi, &body);
+		(void)kar_mwi_check(&body);
 	}
 
 	/* The tail listener answers 405; the actions 400, 481, 500 */
