@@ -51,33 +51,22 @@ static void expires_take(struct expires *ex, const struct pl *pl)
 }
 
 
-static bool contact_expires(const struct sip_hdr *hdr,
-			    const struct sip_msg *msg, void *arg)
-{
-	struct sip_addr addr;
-	struct pl val;
-	(void)msg;
-
-	if (!kar_hdr_is(hdr, SIP_HDR_CONTACT) ||
-	    sip_addr_decode(&addr, &hdr->val) ||
-	    msg_param_decode(&addr.params, "expires", &val))
-		return false;
-
-	expires_take(arg, &val);
-
-	return false;
-}
-
-
 /* Seconds the registrar granted: the longest Contact expires, else the
-   Expires header, else KAR_SERVER_TTL */
+   Expires header, else KAR_SERVER_TTL (headers by name, hdr.c) */
 static uint32_t granted(const struct sip_msg *msg)
 {
 	const struct sip_hdr *hdr;
 	struct expires ex = {0, false};
+	struct sip_addr addr;
+	struct pl val;
 
-	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_expires,
-				&ex);
+	(void)kar_hdr_count(msg, SIP_HDR_CONTACT, &hdr);
+	for (; hdr; hdr = kar_hdr_next(hdr)) {
+
+		if (!sip_addr_decode(&addr, &hdr->val) &&
+		    !msg_param_decode(&addr.params, "expires", &val))
+			expires_take(&ex, &val);
+	}
 
 	if (!ex.seen && kar_hdr_count(msg, SIP_HDR_EXPIRES, &hdr))
 		expires_take(&ex, &hdr->val);
