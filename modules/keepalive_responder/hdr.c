@@ -20,26 +20,27 @@
 #include "kar.h"
 
 
-/* Every header whose name the module compares, long and compact form */
+/* Every header whose name the module compares, long and compact form
+   (an empty compact form: none) */
 static const struct {
 	enum sip_hdrid id;
-	const char *name;
-	const char *compact;          /**< compact form, or NULL      */
+	struct pl name;
+	struct pl compact;
 } names[] = {
-	{SIP_HDR_ACCEPT,           "Accept",           NULL},
-	{SIP_HDR_CALL_ID,          "Call-ID",          "i"},
-	{SIP_HDR_CONTENT_ENCODING, "Content-Encoding", "e"},
-	{SIP_HDR_CONTENT_LENGTH,   "Content-Length",   "l"},
-	{SIP_HDR_CONTACT,          "Contact",          "m"},
-	{SIP_HDR_CONTENT_TYPE,     "Content-Type",     "c"},
-	{SIP_HDR_CSEQ,             "CSeq",             NULL},
-	{SIP_HDR_EVENT,            "Event",            "o"},
-	{SIP_HDR_EXPIRES,          "Expires",          NULL},
-	{SIP_HDR_FROM,             "From",             "f"},
-	{SIP_HDR_REQUIRE,          "Require",          NULL},
-	{SIP_HDR_TO,               "To",               "t"},
-	{SIP_HDR_USER_AGENT,       "User-Agent",       NULL},
-	{SIP_HDR_VIA,              "Via",              "v"},
+	{SIP_HDR_ACCEPT,           PL("Accept"),           PL("")},
+	{SIP_HDR_CALL_ID,          PL("Call-ID"),          PL("i")},
+	{SIP_HDR_CONTENT_ENCODING, PL("Content-Encoding"), PL("e")},
+	{SIP_HDR_CONTENT_LENGTH,   PL("Content-Length"),   PL("l")},
+	{SIP_HDR_CONTACT,          PL("Contact"),          PL("m")},
+	{SIP_HDR_CONTENT_TYPE,     PL("Content-Type"),     PL("c")},
+	{SIP_HDR_CSEQ,             PL("CSeq"),             PL("")},
+	{SIP_HDR_EVENT,            PL("Event"),            PL("o")},
+	{SIP_HDR_EXPIRES,          PL("Expires"),          PL("")},
+	{SIP_HDR_FROM,             PL("From"),             PL("f")},
+	{SIP_HDR_REQUIRE,          PL("Require"),          PL("")},
+	{SIP_HDR_TO,               PL("To"),               PL("t")},
+	{SIP_HDR_USER_AGENT,       PL("User-Agent"),       PL("")},
+	{SIP_HDR_VIA,              PL("Via"),              PL("v")},
 };
 
 
@@ -66,9 +67,10 @@ bool kar_hdr_is(const struct sip_hdr *hdr, enum sip_hdrid id)
 		if (names[i].id != id)
 			continue;
 
-		return !pl_strcasecmp(&hdr->name, names[i].name) ||
-			(names[i].compact &&
-			 !pl_strcasecmp(&hdr->name, names[i].compact));
+		/* pl_casecmp() compares the lengths first */
+		return !pl_casecmp(&hdr->name, &names[i].name) ||
+			(names[i].compact.l &&
+			 !pl_casecmp(&hdr->name, &names[i].compact));
 	}
 
 	return false;
