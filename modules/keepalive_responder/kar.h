@@ -172,6 +172,9 @@ struct kar_verdict {
 	bool has_pkg;      /**< NOTIFY named a parseable package    */
 	bool stock_bad;    /**< stock baresip would not answer 2xx  */
 	bool probe;        /**< OPTIONS or out-of-dialog NOTIFY     */
+	bool keepalive;    /**< out of dialog, OPTIONS or NOTIFY of
+				the keep-alive package: a server's
+				probe, for the probe watch           */
 	bool dialog;       /**< a To tag (by name)                  */
 	struct pl event;   /**< its package name, when has_pkg      */
 	struct pl params;  /**< and the Event's parameters          */
@@ -600,8 +603,8 @@ enum { HOST_INFO, HOST_WARN };
  * nothing per probe.  Wiring (wiring.c), in short:
  *
  *   kar_watch_alloc(&w, factor, watch_h, arg);
- *   per OPTIONS (in a dialog or not) and out-of-dialog NOTIFY
- *   keep-alive that the guard and the rate limit let through, from a
+ *   per out-of-dialog OPTIONS and NOTIFY keep-alive (the verdict's
+ *   keepalive) that the guard and the rate limit let through, from a
  *   source the trusted list and baresip's origin filter allow:
  *     kar_watch_probe(w, &msg->src, kind, kar_watch_fp(rq), now);
  *     then arm the one timer at kar_watch_deadline(w)
@@ -621,7 +624,7 @@ enum {
 
 /** The kind of probe; one source may send both, on timers of their own */
 enum kar_watch_kind {
-	KAR_WATCH_OPTIONS = 0,  /**< OPTIONS, in a dialog or not        */
+	KAR_WATCH_OPTIONS = 0,  /**< out-of-dialog OPTIONS              */
 	KAR_WATCH_NOTIFY,       /**< out-of-dialog NOTIFY keep-alive    */
 	KAR_WATCH_KIND_N
 };
@@ -759,12 +762,10 @@ struct kar_probes {
 	struct tmr tmr;
 	uint64_t due;                      /**< tmr armed for, 0: not  */
 	struct kar_stats *st;
-	const enum kar_pkg *pkg;           /**< handling per package   */
 };
 
 int  kar_probes_init(struct kar_probes *pw, enum kar_watch_mode mode,
-		     uint32_t factor, struct kar_stats *st,
-		     const enum kar_pkg *pkg);
+		     uint32_t factor, struct kar_stats *st);
 void kar_probes_feed(struct kar_probes *pw, const struct kar_req *rq,
 		     const struct kar_verdict *v, bool allowed);
 void kar_probes_shutdown(struct kar_probes *pw);

@@ -515,8 +515,7 @@ static int module_init(void)
 	}
 
 	err = kar_probes_init(&kar.probes, kar.conf.watch,
-			      kar.conf.watch_factor, &kar.stats,
-			      kar.conf.pkg);
+			      kar.conf.watch_factor, &kar.stats);
 	if (err)
 		return err;
 

@@ -130,9 +130,12 @@ static void decide_notify(struct kar_verdict *v,
 	v->pkg = kar_events_find(pol->events, &v->event);
 	v->reply = v->pkg >= 0 ? KAR_R_NOTIFY_OK : KAR_R_BAD_EVENT;
 
+	/* Configured or not, what the probe watch learns from */
+	v->keepalive = !pl_strcasecmp(&v->event, "keep-alive");
+
 	/* Only the liveness probe hears of the drain: MWI, check-sync
 	   and talk/hold carry information the UA still wants */
-	if (pol->drain && !pl_strcasecmp(&v->event, "keep-alive"))
+	if (pol->drain && v->keepalive)
 		v->reply = KAR_R_DRAIN;
 }
 
@@ -179,6 +182,7 @@ void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 	switch (v->meth) {
 
 	case KAR_M_OPTIONS:
+		v->keepalive = true;
 		decide_options(v, pol, rq);
 		break;
 

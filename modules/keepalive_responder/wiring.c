@@ -108,30 +108,6 @@ static void probes_arm(struct kar_probes *pw)
 }
 
 
-/* The prober kind of a probe: OPTIONS, or a NOTIFY of the keep-alive
-   package (by name, as the decision read it), else none */
-static bool watch_kind(enum kar_watch_kind *kind,
-		       const struct kar_probes *pw,
-		       const struct kar_verdict *v)
-{
-	if (v->meth == KAR_M_OPTIONS) {
-		*kind = KAR_WATCH_OPTIONS;
-		return true;
-	}
-
-	if (v->meth != KAR_M_NOTIFY || !v->has_pkg)
-		return false;
-
-	*kind = KAR_WATCH_NOTIFY;
-
-	if (v->pkg >= 0)
-		return pw->pkg[v->pkg] == KAR_PKG_KEEPALIVE;
-
-	/* keep-alive not among the accepted packages */
-	return !pl_strcasecmp(&v->event, "keep-alive");
-}
-
-
 /**
  * Start the probe watch, unless it is off
  *
@@ -139,13 +115,11 @@ static bool watch_kind(enum kar_watch_kind *kind,
  * @param mode   keepalive_responder_watch
  * @param factor keepalive_responder_watch_factor
  * @param st     Counters of its actions
- * @param pkg    The handling of each accepted package
  *
  * @return 0 if success, otherwise errorcode
  */
 int kar_probes_init(struct kar_probes *pw, enum kar_watch_mode mode,
-		    uint32_t factor, struct kar_stats *st,
-		    const enum kar_pkg *pkg)
+		    uint32_t factor, struct kar_stats *st)
 {
 	int err;
 
@@ -154,7 +128,6 @@ int kar_probes_init(struct kar_probes *pw, enum kar_watch_mode mode,
 
 	pw->mode = mode;
 	pw->st = st;
-	pw->pkg = pkg;
 
 	if (mode == KAR_WATCH_MODE_OFF)
 		return 0;
@@ -171,9 +144,10 @@ int kar_probes_init(struct kar_probes *pw, enum kar_watch_mode mode,
 
 /**
  * Feed a request to the watch, whatever the module then does with it;
- * nothing allocated.  A source that the trusted list or baresip's
- * origin filter refuses (allowed false) is no prober: it may be
- * spoofed.  In-dialog OPTIONS are probes too (the verdict's probe).
+ * nothing allocated.  Only a server's probes (the verdict's keepalive:
+ * out of dialog, OPTIONS or NOTIFY keep-alive); a source that the
+ * trusted list or baresip's origin filter refuses (allowed false) is
+ * no prober: it may be spoofed.
  *
  * @param pw      Wired watch
  * @param rq      Request, as read at the door
@@ -185,9 +159,11 @@ void kar_probes_feed(struct kar_probes *pw, const struct kar_req *rq,
 {
 	enum kar_watch_kind kind;
 
-	if (!pw || !pw->w || !v->probe || !allowed ||
-	    !watch_kind(&kind, pw, v))
+	if (!pw || !pw->w || !v->keepalive || !allowed)
 		return;
+
+	kind = v->meth == KAR_M_OPTIONS ? KAR_WATCH_OPTIONS :
+		KAR_WATCH_NOTIFY;
 
 	if (kar_watch_probe(pw->w, &rq->msg->src, kind, kar_watch_fp(rq),
 			    tmr_jiffies()))

@@ -26,6 +26,9 @@ default) after the last probe:
               cannot: its SIP ping carries no Event header).
   off         keepalive_responder_watch off: Kamailio probes, no prober
               is listed, and when it stops no probe-lost comes.
+  dialog      OPTIONS with a To tag (in a dialog) from 127.0.0.2, once
+              a second, make no prober; an untagged one from there
+              does.
   shutdown    baresip registered at Kamailio (registrar, usrloc) and
               probed by nathelper (natping_interval 1, OPTIONS);
               Kamailio is killed as baresip gets SIGTERM: baresip waits
@@ -478,6 +481,40 @@ def run_off(args, runner):
         run.cleanup()
 
 
+def run_dialog(args, runner):
+    """OPTIONS in a dialog (a To tag) are no server's probes: 127.0.0.2
+    sends them once a second and is never listed; its untagged OPTIONS
+    after are (so the check can fail)."""
+    run = Run(runner, args, "dialog", [])
+    src = "127.0.0.2"
+    try:
+        if not run.start():
+            return
+        c = kh.SipClient(run.bs.sip_port)
+
+        def unlisted():
+            for i in range(4):
+                if i:
+                    time.sleep(PING)
+                if not c.request("udp", "OPTIONS", None, src=src,
+                                 to_tag="dlg-%d" % i):
+                    raise Fail("tagged OPTIONS %d unanswered" % i)
+            p = prober(watch_json(run.ctrl), "OPTIONS", src)
+            if p is not None:
+                raise Fail("OPTIONS in a dialog made a prober: %r" % p)
+        run.check("in_dialog_not_a_prober", unlisted)
+
+        def listed():
+            if not c.request("udp", "OPTIONS", None, src=src):
+                raise Fail("OPTIONS unanswered")
+            if prober(watch_json(run.ctrl), "OPTIONS", src) is None:
+                raise Fail("an out-of-dialog OPTIONS from %s is not "
+                           "listed either" % src)
+        run.check("out_of_dialog_listed", listed)
+    finally:
+        run.cleanup()
+
+
 def run_shutdown(args, runner):
     """A lingering shutdown (an un-REGISTER nobody answers) raises no
     probe-lost."""
@@ -716,6 +753,7 @@ def run_all(args, runner):
         "options": lambda: run_lost_back(args, runner, "OPTIONS"),
         "notify": lambda: run_lost_back(args, runner, "NOTIFY"),
         "off": lambda: run_off(args, runner),
+        "dialog": lambda: run_dialog(args, runner),
         "shutdown": lambda: run_shutdown(args, runner),
     }
     for name in (args.only.split(",") if args.only else scenarios):

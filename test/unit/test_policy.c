@@ -991,6 +991,87 @@ static void test_origin(void)
 }
 
 
+/*
+ * What the probe watch learns from: a server's probes, out of dialog
+ * (OPTIONS, NOTIFY keep-alive by name, accepted or not), never a
+ * request in a dialog, whatever the mode or the drain
+ */
+static void test_keepalive(void)
+{
+	static const struct {
+		const char *met;
+		const char *ruri;
+		const char *totag;
+		const char *extra;
+		bool keepalive;
+	} v[] = {
+		{"OPTIONS", "sip:192.0.2.1",       NULL,  NULL, true},
+		{"OPTIONS", "sip:alice@192.0.2.1", NULL,  NULL, true},
+		{"OPTIONS", "sip:bob@192.0.2.1",   NULL,  NULL, true},
+		{"OPTIONS", "sip:192.0.2.1",       "t1",  NULL, false},
+		{"OPTIONS", "sip:alice@192.0.2.1", "t1",  NULL, false},
+		{"NOTIFY",  "sip:192.0.2.1",       NULL,
+		 "Event: keep-alive\r\n",                    true},
+		{"NOTIFY",  "sip:192.0.2.1",       NULL,
+		 "o: Keep-Alive;x=1\r\n",                    true},
+		{"NOTIFY",  "sip:192.0.2.1",       "t1",
+		 "Event: keep-alive\r\n",                    false},
+		{"NOTIFY",  "sip:192.0.2.1",       NULL,
+		 "Event: message-summary\r\n",               false},
+		{"NOTIFY",  "sip:192.0.2.1",       NULL,
+		 "Event: keep-alive-x\r\n",                  false},
+		{"NOTIFY",  "sip:192.0.2.1",       NULL,  NULL, false},
+		{"NOTIFY",  "sip:192.0.2.1",       NULL,
+		 "Aafru: keep-alive\r\n",                    false},
+		{"INFO",    "sip:192.0.2.1",       NULL,
+		 "Event: keep-alive\r\n",                    false},
+		{"options", "sip:192.0.2.1",       NULL,  NULL, false},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+
+		struct sip_msg *m = NULL;
+		struct kar_verdict vd;
+
+		CU_ASSERT_EQUAL_FATAL(unit_request(&m, v[i].met, v[i].ruri,
+						   v[i].totag, v[i].extra),
+				      0);
+
+		decide_drain(&vd, false, false, m);
+		CU_ASSERT_EQUAL(vd.keepalive, v[i].keepalive);
+		decide_drain(&vd, true, false, m);
+		CU_ASSERT_EQUAL(vd.keepalive, v[i].keepalive);
+		decide_drain(&vd, false, true, m);
+		CU_ASSERT_EQUAL(vd.keepalive, v[i].keepalive);
+
+		mem_deref(m);
+	}
+
+	/* Outside the configured packages too */
+	{
+		struct kar_events only;
+		struct kar_policy pol;
+		struct kar_verdict vd;
+		struct sip_msg *m = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(kar_events_parse(&only,
+						       "message-summary"), 0);
+		memset(&pol, 0, sizeof(pol));
+		pol.events = &only;
+
+		CU_ASSERT_EQUAL_FATAL(unit_request(&m, "NOTIFY",
+						   "sip:192.0.2.1", NULL,
+						   "Event: keep-alive\r\n"),
+				      0);
+		kar_policy_decide(&vd, &pol, unit_req(m));
+		CU_ASSERT_EQUAL(vd.reply, KAR_R_BAD_EVENT);
+		CU_ASSERT_TRUE(vd.keepalive);
+		mem_deref(m);
+	}
+}
+
+
 static CU_TestInfo tests[] = {
 	{"options_ua_targeted",     test_options_ua},
 	{"options_no_user",         test_options_no_user},
@@ -1017,6 +1098,7 @@ static CU_TestInfo tests[] = {
 	{"stock_fallback",          test_stock_fallback},
 	{"namesakes",               test_namesakes},
 	{"origin",                  test_origin},
+	{"keepalive",               test_keepalive},
 	CU_TEST_INFO_NULL
 };
 
