@@ -17,9 +17,10 @@
  *    \____ libre ___/            \_________ baresip core _________/
  *
  * Behind strans, because strans absorbs retransmissions of requests that
- * have a server transaction, and ACK and CANCEL; at the very head the
- * module would see those first.  The tail listener answers, in exclusive
- * mode, what nobody handled.
+ * have a server transaction, and the ACKs and CANCELs that match one of
+ * its transactions (an ACK for a 2xx, and stray ones, go on); at the
+ * very head the module would see those first.  The tail listener
+ * answers, in exclusive mode, what nobody handled.
  *
  * Responses pass the same list.  To learn which answers were the
  * stack's own (servers.c), two response listeners see them: one at
@@ -60,8 +61,9 @@ static void destructor(void *arg)
 {
 	struct kar_chain *ch = arg;
 
-	/* Unlinks both listeners; the rest of the chain keeps its order.
-	   After the SIP stack was freed, both pointers are NULL already. */
+	/* Unlinks all four listeners; the rest of the chain keeps its
+	   order.  After the SIP stack was freed, all four pointers are NULL
+	   already. */
 	mem_deref(ch->head);
 	mem_deref(ch->tail);
 	mem_deref(ch->first);

@@ -231,8 +231,9 @@ int kar_conf_watch_factor(uint32_t *val, const char *str)
 
 /*
  * Loading.  Each key's value, or its default, goes through the key's
- * parser; a value it refuses gets one warning naming key and value, and
- * the module refuses to load.
+ * parser; a value it refuses gets a warning naming key and value (a bad
+ * trusted entry, or talk/hold without remote control, one more saying
+ * why), and the module refuses to load.
  */
 
 #define DEFAULT_EVENTS "keep-alive,check-sync,message-summary"
@@ -407,7 +408,7 @@ static int load_events(struct kar_conf *c, const struct kar_confsrc *src,
  * @param src Where values come from, and where warnings go
  *
  * @return 0 if success, else the error that refuses the load (each
- *         logged once, naming key and value)
+ *         logged, naming key and value)
  */
 int kar_conf_load(struct kar_conf *c, const struct kar_confsrc *src)
 {

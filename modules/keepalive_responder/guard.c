@@ -391,7 +391,8 @@ static int acl_entry(struct kar_acl *acl, const struct pl *item)
 		if (from >= e->bits)
 			e->addr[i] = 0;
 		else if (from + 8 > e->bits)
-			e->addr[i] &= (uint8_t)(0xff << (8 - (e->bits - from)));
+			e->addr[i] &= (uint8_t)(0xff <<
+						(8 - (e->bits - from)));
 	}
 
 	++acl->n;
@@ -827,8 +828,9 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now)
  * Is a request in a dialog of a local UA?  A To tag (by name) on a
  * request to a user a UA owns, or on a request of a call a UA has (by
  * its Call-ID: a far end may send its BYE to the Request-URI of its
- * INVITE, which baresip 1.1's fallback account answers for any user).
- * A tag alone makes no dialog: a scanner may add one to every request.
+ * INVITE, which uag_find_msg()'s fallback may have taken for any user,
+ * baresip 1.1 to 3.7).  A tag alone makes no dialog: a scanner may add
+ * one to every request.
  *
  * @param g  Guard configuration (its Call-ID lookup)
  * @param rq SIP request, as read at the door
@@ -845,13 +847,15 @@ bool kar_guard_dialog(const struct kar_guardcfg *g, const struct kar_req *rq)
 
 
 /**
- * What the guard does with a request, before the rate limit and the
- * decision.  In this order: a dialog of a local UA passes, whatever its
- * User-Agent; a scanner User-Agent drops the request and, sent directly
+ * What the guard does with a request, before the rate limit and before
+ * the verdict is carried out.  In this order: a request without any
+ * header of Via's id is dropped; a scanner User-Agent drops the
+ * request, unless it is in a dialog of a local UA, and, sent directly
  * (one Via) by a source that is not exempt, blocks the source; a
- * blocked source's other requests are dropped, but for ACK and CANCEL;
- * out-of-dialog requests from sources that are not exempt, to users no
- * UA owns, count towards the source's limit.  Exempt are the
+ * blocked source's requests are dropped, but for ACK, CANCEL and a
+ * local UA's dialogs; requests from sources that are not exempt, to
+ * users no UA owns, tagged or not, count towards the source's limit,
+ * but for ACK, CANCEL and a local UA's dialogs.  Exempt are the
  * endpoint's own servers and, when the list is set, trusted sources.
  *
  * @param g   Guard configuration and state
@@ -907,9 +911,11 @@ enum kar_guard kar_guard_check(const struct kar_guardcfg *g,
 	}
 
 	/* A local UA's user is no secret a scanner learns: the core
-	   answers by the same lookup */
+	   answers by the same lookup.  A call's far end may send its BYE
+	   to a user no UA owns (its INVITE's Request-URI): it is no
+	   guess. */
 	if (exempt || !pl_isset(&msg->uri.user) || rq->invite_txn ||
-	    rq->owned)
+	    rq->owned || kar_guard_dialog(g, rq))
 		return KAR_G_PASS;
 
 	if (kar_block_enum(g->block, &msg->src, &msg->uri.user, now))

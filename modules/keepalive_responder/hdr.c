@@ -5,15 +5,20 @@
  *
  * The head listener reads each request here once, into a small view:
  * the method, the To tag, the top Via, and the first header and the
- * count of every header the module reads.  Every later stage (guard,
- * decision, checks, watch, actions, answer) takes that view.
+ * count of every header the module reads.  Every later stage (decision,
+ * guard, rate limit, watch, checks, actions, answer) takes that view;
+ * the tail listener reads a request again for its answer.
  *
  * libre files a header under its id, a 12-bit hash of the name: a
  * header whose name only collides with the one asked for ("Abcgg" with
- * "CSeq") has that id as well.  What the module reads, it reads from
- * headers of the right name only, and this is the one file that tells
- * them apart.  Also here: the method predicates and a small writer.
- * Pure: libre only.
+ * "CSeq") has that id as well.  What the view holds, and the headers an
+ * answer copies, come from headers of the right name only, and this is
+ * the one file of the decoded message that tells them apart.  libre's
+ * own fields (msg->callid, msg->cseq, msg->from, msg->via) are still
+ * read where a namesake does no harm: the watch's fingerprint, the To
+ * tag's hash, the call lookup, the guard's test for any Via at all.
+ * Also here: the method predicates and a small writer.  Pure: libre
+ * only.
  */
 #include <string.h>
 #include <re.h>
@@ -82,7 +87,8 @@ bool kar_hdr_is(const struct sip_hdr *hdr, enum sip_hdrid id)
  *
  * libre files each element of a comma list (Accept, Require, ...) under
  * its id as a header of its own, but keeps only the whole line in the
- * message's list: the view and this walk the headers by id.
+ * message's list (Via and Route: each element in both): the view and
+ * this walk the headers by id.
  *
  * @param hdr A header the module reads (from a view, or from this)
  *

@@ -14,9 +14,11 @@
  * A module runs only in the baresip generation it was built for, and
  * baresip checks nothing when it loads one: a 1.0-built module would load
  * into 1.1 and emit wrong event numbers.  host_abi_check() asks the
- * running baresip instead.  The calls that exist only from some
- * generation on are weak references, so that a module built for a newer
- * baresip still loads into an older one, and refuses with a warning.
+ * running baresip instead.  The calls that 1.1 added (module_event(),
+ * uag_find_msg()) are weak references, so that a module built for 1.1
+ * still loads into 1.0, and refuses with a warning; one built for 2.0
+ * or later fails to load into an older baresip already (dlopen() on an
+ * undefined symbol).
  */
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -190,9 +192,10 @@ bool host_ua_match(const struct sip_msg *msg, void *arg)
 
 /*
  * Does a local UA own the Request-URI user (contact user, AOR user,
- * catch-all)?  Unlike host_ua_match(), never baresip 1.1's fallback
- * account, which takes every user: the enumeration guard counts names
- * nobody owns, or a scanner's every guess would ring the phone.
+ * catch-all)?  Unlike host_ua_match(), never uag_find_msg()'s fallback
+ * (1.1 to 3.7: the first account that does not register, for a local
+ * Request-URI host, whatever the user): the enumeration guard counts
+ * names nobody owns, or a scanner's every guess would ring the phone.
  */
 bool host_ua_owns(const struct sip_msg *msg, void *arg)
 {
@@ -309,8 +312,8 @@ struct ua *host_ua_for(const struct pl *user)
 
 
 /* The very event baresip's mwi module emits, so that ctrl_tcp clients
-   and UIs see an unsolicited summary as if they had subscribed.  (1.x
-   formats it into a 256-byte buffer: a longer body is cut.) */
+   and UIs see an unsolicited summary as if they had subscribed.  (1.0
+   to 3.x format it into a 256-byte buffer: a longer body is cut.) */
 void host_mwi(struct ua *ua, const struct pl *body)
 {
 #if defined(KAR_HAVE_UA_EVENT)
@@ -424,7 +427,8 @@ int host_events_register(host_shutdown_h *sh, host_register_h *rh)
 }
 
 
-/* At shutdown baresip has flushed its handler list already: harmless */
+/* baresip 1.0 has flushed its handler list at shutdown already; 1.1
+   and later still hold it, and this removes the handler */
 void host_events_unregister(void)
 {
 #if defined(KAR_HAVE_BEVENT)
@@ -614,7 +618,7 @@ static bool caps_video(const struct list *vidcodecl)
 }
 
 
-/* Not const: 2.0 to 4.9 declare account_autelev_pt() without it */
+/* Not const: 2.0 to 4.4 declare account_autelev_pt() without it */
 static uint32_t caps_telev_pt(struct account *acc)
 {
 #ifdef KAR_HAVE_TELEV_PT

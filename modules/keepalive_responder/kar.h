@@ -3,13 +3,15 @@
 /**
  * @file kar.h  keepalive_responder -- internal interfaces
  *
- * Everything here builds on libre alone.  Only host.c and the module
- * glue (keepalive_responder.c) see baresip, so the decision core, the
+ * Everything here builds on libre alone.  Only host.c and the module's
+ * top file (keepalive_responder.c: commands, export) see baresip, and
+ * only they, wiring.c and actions.c call host.c, so the cores, the
  * reply builder and the parsers can be unit tested on raw SIP bytes
- * without a running baresip.
+ * without a running baresip.  Each section names its file; what only
+ * the tests reach comes last.
  */
 
-/* libre 3.10 and later have only RE_ARRAY_SIZE */
+/* libre 3.9 and later have only RE_ARRAY_SIZE */
 #if !defined(ARRAY_SIZE) && defined(RE_ARRAY_SIZE)
 #define ARRAY_SIZE RE_ARRAY_SIZE
 #endif
@@ -449,7 +451,7 @@ uint32_t kar_block_count(const struct kar_block *b, uint64_t now);
 
 /** What the guard does with a request */
 enum kar_guard {
-	KAR_G_PASS = 0,      /**< on to the rate limit and decision   */
+	KAR_G_PASS = 0,      /**< on to the rate limit and verdict    */
 	KAR_G_DROP,          /**< drop silently (dropped-scanner)     */
 	KAR_G_BLOCK_UA,      /**< drop; a scanner UA blocked its source */
 	KAR_G_BLOCK_ENUM,    /**< drop; the source reached the limit  */

@@ -12,11 +12,12 @@
  * This file holds the module's state, the listeners (requests at the
  * head and the tail of the chain, responses around libre's
  * transactions), baresip's events, the commands, and loading and
- * unloading.  Each request is read once, at the head listener
- * (hdr.c), and the view goes to the guard, the decision (policy.c),
- * the checks (validate.c), the probe watch, the actions and the answer
- * (reply.c).  The configuration is conf.c's, the wiring of the watch,
- * the guard and the capability SDP is wiring.c's.
+ * unloading.  The head listener reads each request once (hdr.c); the
+ * view goes to the decision (policy.c), the guard, the rate limit, the
+ * probe watch, the checks (validate.c), the actions and the answer
+ * (reply.c).  The tail listener reads what reaches it again.  The
+ * configuration is conf.c's, the wiring of the watch, the guard and the
+ * capability SDP is wiring.c's.
  */
 #include <string.h>
 #include <re.h>
@@ -206,11 +207,12 @@ static bool source_allowed(const struct sip_msg *msg)
 
 
 /*
- * In front of baresip's core.  The request is read here, once.  Order
- * matters: scanners and floods are dropped before anything else is
- * spent on them, whoever would answer; untrusted sources are left to
- * the stack, as if the module were not there; only then does the
- * decision table apply.
+ * In front of baresip's core.  The request is read and decided first:
+ * the verdict's method, probe and dialog are what the guard counts and
+ * the rate limit takes.  Then scanners and floods are dropped before
+ * anything is answered or acted on, whoever would answer; untrusted
+ * sources are left to the stack, as if the module were not there; only
+ * then is the verdict carried out.
  */
 static bool head_handler(const struct sip_msg *msg, void *arg)
 {
@@ -488,7 +490,8 @@ static int module_init(void)
 	kar.caps.on = kar.conf.sdp;
 	kar.caps.id = rand_u32();
 
-	/* baresip -m preloads modules before the SIP stack exists */
+	/* baresip 1.x to 3.x -m preloads modules before the SIP stack
+	   exists */
 	sip = host_sip();
 	if (!sip) {
 		host_log(HOST_WARN, "no SIP stack yet; load it with 'module'"

@@ -5,9 +5,9 @@
  *
  * Pure: given a request as read at the door, the mode and the
  * configured packages, say whether the module answers it and with
- * what.  No baresip call is
- * made here; whether a user part names a local UA is asked through the
- * policy's callback, which host.c wires to baresip's own UA lookup.
+ * what.  No baresip call is made here; whether a user part names a
+ * local UA is asked through the policy's callback, which the module's
+ * top file wires to host_ua_match(), baresip's own UA lookup.
  *
  * The decision table (docs/design.md):
  *
@@ -81,7 +81,8 @@ static void decide_options(struct kar_verdict *v,
 {
 	bool ua = false;
 
-	/* A probe of the device itself: nobody else would answer 200 */
+	/* A probe of the device itself: answered here even where a
+	   catch-all UA would make the core answer it */
 	if (!pl_isset(&rq->msg->uri.user)) {
 		v->reply = KAR_R_OPTIONS_OK;
 	}
@@ -92,8 +93,9 @@ static void decide_options(struct kar_verdict *v,
 			v->reply = KAR_R_OPTIONS_OK;
 	}
 
-	/* 1.0 answers 404 to what names no UA, 1.1 on 200 from its
-	   fallback account */
+	/* 1.0 answers 404 to what names no UA.  From 1.1 the module takes
+	   it that a fallback account answers 200 (stock_fallback), which
+	   holds only where baresip's lookup finds one: the log's label */
 	v->stock_bad = !ua && !pol->stock_fallback;
 
 	/* A dispatcher asks "may I send you calls?": not now.  A UA's
@@ -174,8 +176,8 @@ void kar_policy_decide(struct kar_verdict *v, const struct kar_policy *pol,
 		return;
 
 	/* Without a Via an answer has nowhere to go: no answer.  (The
-	   module's head listener drops such requests before it looks at
-	   the verdict, as it drops scanners.) */
+	   guard drops a request with no header of Via's id at all; one
+	   whose only Via is a namesake is passed on to the stack.) */
 	if (!rq->has_via)
 		return;
 

@@ -264,8 +264,9 @@ static uint64_t fnv_pl(uint64_t h, const struct pl *pl)
 
 /*
  * The To tag of the module's answer to a request: derived from Call-ID,
- * From tag, CSeq, top Via branch and method, so a retransmission gets
- * the same tag and a new request another one.
+ * From tag, CSeq, Via branch (libre's: the first header of Via's id)
+ * and method, so a retransmission gets the same tag and a new request
+ * another one.
  */
 static uint64_t reply_totag(const struct kar_replies *r,
 			    const struct sip_msg *msg)

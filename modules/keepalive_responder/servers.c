@@ -5,21 +5,24 @@
  *
  * The server an endpoint registers with is the one that must keep
  * reaching it: no request, whoever sends or relays it, may make the
- * guard block it.  Its address is learnt where baresip itself takes it
- * from (a UA's registration remembers the source of the REGISTER's
- * answer): every final answer to a REGISTER is noted as it arrives, and
- * becomes a server only when baresip reports the registration's outcome
- * for it (REGISTER_OK or REGISTER_FAIL).  That event comes from inside
- * libre's client transaction, so only an answer that matched a REGISTER
- * the stack sent gets there; an answer that matched none is dropped
- * again (kar_servers_stray()).  Outbound proxies answer the REGISTERs
- * they carry, so they are learnt the same way, on every transport.
+ * guard block it.  Its address is learnt where baresip 3.15 and later
+ * take it from for filter_registrar (the source of the REGISTER's
+ * answer, reg->paddr): every final answer to a REGISTER is noted as it
+ * arrives, and becomes a server only when baresip reports the
+ * registration's outcome for it (REGISTER_OK or REGISTER_FAIL).  That
+ * event comes from inside libre's client transaction, so only an
+ * answer that matched a REGISTER the stack sent gets there; an answer
+ * that matched none is dropped again (kar_servers_stray()).  Outbound
+ * proxies answer the REGISTERs they carry, so they are learnt the same
+ * way, on every transport.
  *
  * Each server is kept while its account keeps registering: twice the
  * expiry its registrar granted, plus a transaction's time; a refresh
  * from another address (DNS, SRV failover) leaves the old one to age
- * out, and an answer that ends the registration forgets it.  One fixed
- * table, nothing allocated; time is passed in (ms).  Pure: libre only.
+ * out; an answer baresip reports that grants expiry 0 explicitly
+ * (Contact ;expires=0, or Expires: 0) forgets it, else it ages out
+ * too.  One fixed table, nothing allocated; time is passed in (ms).
+ * Pure: libre only.
  */
 #include <string.h>
 #include <re.h>

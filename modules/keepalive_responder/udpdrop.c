@@ -270,7 +270,8 @@ bool kar_raw_dialog(const struct mbuf *mb, kar_user_h *userh, void *arg)
 }
 
 
-/* Mirror of the start of libre's struct udp_helper; checked in watch() */
+/* Mirror of the start of libre's struct udp_helper; checked in
+   kar_udpdrop_watch() */
 struct helper_view {
 	struct le le;
 	int layer;

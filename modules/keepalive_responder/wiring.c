@@ -3,9 +3,10 @@
 /**
  * @file wiring.c  keepalive_responder -- the cores, wired to baresip
  *
- * The cores decide on plain data and call nobody.  What then follows
- * from their decisions (a log line, a counter, an event, a timer, a
- * baresip call) is done here, for three of them:
+ * The cores decide on plain data; what they need from baresip they ask
+ * through function pointers.  What then follows from their decisions (a
+ * log line, a counter, an event, a timer, a baresip call) is done here,
+ * for three of them:
  *
  *  - the probe watch (watch.c): its feed, its one timer, and what a
  *    lost or returning prober makes the module do;

@@ -556,6 +556,38 @@ static void test_call_dialog(void)
 }
 
 
+/* A call's in-dialog request to a user no UA owns (its INVITE's
+   Request-URI) is no guess: it never counts towards the limit */
+static void test_call_not_counted(void)
+{
+	const char *src = "127.0.0.32";
+	struct env e;
+	unsigned i;
+
+	CU_ASSERT_EQUAL_FATAL(env_init(&e, LIMIT, ""), 0);
+
+	for (i = 0; i < LIMIT - 1; i++) {
+		CU_ASSERT_EQUAL(unknown(&e, i, src, T0), KAR_G_PASS);
+	}
+
+	/* unit_request()'s Call-ID is a call's: the last guess's room */
+	e.call = "unit-1@192.0.2.10";
+	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", NULL, src, T0 + 1),
+			KAR_G_PASS);
+	CU_ASSERT_EQUAL(req(&e, "INFO", "dave", "to-1", NULL, src, T0 + 1),
+			KAR_G_PASS);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 1), 0);
+
+	/* Not a call's: the same request is the last guess */
+	e.call = "another-call";
+	CU_ASSERT_EQUAL(req(&e, "BYE", "carol", "to-1", NULL, src, T0 + 2),
+			KAR_G_BLOCK_ENUM);
+	CU_ASSERT_EQUAL(kar_block_count(e.b, T0 + 2), 1);
+
+	mem_deref(e.b);
+}
+
+
 /* Lifting a block: the source is answered again, and counts anew */
 static void test_forget(void)
 {
@@ -689,6 +721,7 @@ static CU_TestInfo tests[] = {
 	{"dialog_ua",    test_dialog_ua},
 	{"forget",       test_forget},
 	{"call_dialog",  test_call_dialog},
+	{"call_not_counted", test_call_not_counted},
 	{"spoofed",      test_spoofed},
 	{"no_via",       test_no_via},
 	{"alloc",        test_alloc},
