@@ -215,11 +215,42 @@ static void test_methods(void)
 
 		mem_deref(m);
 	}
+}
+
+
+/* The predicates by themselves, on names written out */
+static void test_method_of(void)
+{
+	struct pl pl;
+
+	pl_set_str(&pl, "OPTIONS");
+	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OPTIONS);
+	pl_set_str(&pl, "NOTIFY");
+	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_NOTIFY);
+	pl_set_str(&pl, "options");
+	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
+	pl_set_str(&pl, "OPTIONSX");
+	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
+	pl_set_str(&pl, "NOTIF");
+	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
+	pl_set_str(&pl, "");
+	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
 
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_OPTIONS), "OPTIONS");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_NOTIFY), "NOTIFY");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_OTHER), "other");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_N), "?");
+
+	pl_set_str(&pl, "ACK");
+	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "CANCEL");
+	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "ack");
+	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "ACKX");
+	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
+	pl_set_str(&pl, "BYE");
+	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
 }
 
 
@@ -249,6 +280,7 @@ static CU_TestInfo tests[] = {
 	{"names",        test_names},
 	{"view",         test_view},
 	{"methods",      test_methods},
+	{"method_of",    test_method_of},
 	{"args",         test_args},
 	CU_TEST_INFO_NULL
 };

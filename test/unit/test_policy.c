@@ -563,41 +563,6 @@ static void test_bad_input(void)
 }
 
 
-static void test_method_of(void)
-{
-	struct pl pl;
-
-	pl_set_str(&pl, "OPTIONS");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OPTIONS);
-	pl_set_str(&pl, "NOTIFY");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_NOTIFY);
-	pl_set_str(&pl, "options");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
-	pl_set_str(&pl, "OPTIONSX");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
-	pl_set_str(&pl, "NOTIF");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
-	pl_set_str(&pl, "");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
-
-	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_OPTIONS), "OPTIONS");
-	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_NOTIFY), "NOTIFY");
-	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_OTHER), "other");
-	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_N), "?");
-
-	pl_set_str(&pl, "ACK");
-	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "CANCEL");
-	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "ack");
-	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "ACKX");
-	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "BYE");
-	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
-}
-
-
 /*
  * Drain: one request in both modes while draining.  The verdict is the
  * one without drain but for the reply; a changed stock_bad, package or
@@ -1091,7 +1056,6 @@ static CU_TestInfo tests[] = {
 	{"compact_headers",         test_compact_headers},
 	{"header_case",             test_header_case},
 	{"bad_input",               test_bad_input},
-	{"method_of",               test_method_of},
 	{"drain_options",           test_drain_options},
 	{"drain_keepalive",         test_drain_keepalive},
 	{"drain_untouched",         test_drain_untouched},
