@@ -1401,7 +1401,43 @@ def t_shutdown(bs, timeout=None):
     """SIGTERM ends baresip cleanly (within timeout, default
     STOP_TIMEOUT): status 0, no core file."""
     was_alive = bs.alive()
-    status = bs.stop(timeout)
+    shutdown_verdict(bs, was_alive, bs.stop(timeout))
+
+
+def begin_shutdown(bs):
+    """t_shutdown in two halves, for a shutdown that waits out SIP
+    timers while other runs go on: SIGTERM now; t_shutdown_end() judges
+    it later.  Returns what t_shutdown_end() needs."""
+    was_alive = bs.alive()
+    if was_alive:
+        bs.proc.terminate()
+    return was_alive, time.monotonic()
+
+
+def t_shutdown_end(bs, begun, timeout=None):
+    """The SIGTERM begin_shutdown() sent ended baresip cleanly within
+    timeout of it (default STOP_TIMEOUT): status 0, no core file.  Only
+    waits (a second SIGTERM would make baresip exit at once); SIGKILL
+    after the timeout."""
+    was_alive, t0 = begun
+    status = None
+    if bs.proc is not None:
+        left = t0 + (timeout or STOP_TIMEOUT) - time.monotonic()
+        try:
+            status = bs.proc.wait(max(left, 0.0))
+        except subprocess.TimeoutExpired:
+            # overrun: SIGKILL (status -9), as bs.stop() would
+            bs.proc.kill()
+            try:
+                status = bs.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass        # unkillable (D state): status None
+    shutdown_verdict(bs, was_alive, status)
+
+
+def shutdown_verdict(bs, was_alive, status):
+    """t_shutdown's judgement: baresip ran until the SIGTERM and exited
+    with status 0, no core file."""
     cores = bs.cores()
     where = (" (core file(s) %s in %s%s)" % (
         ", ".join(cores), bs.dir, "" if bs.keep else "; use --keep")
