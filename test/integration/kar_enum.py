@@ -102,6 +102,12 @@ UA_FILTER_SIPCLI = "keepalive_responder_drop_ua\tsipcli"
 
 SVWAR_TIMEOUT = 60.0 * kh.TIME_SCALE
 SVWAR_QUIET = "%d" % max(2, int(2 * kh.TIME_SCALE))  # --maximumtime
+# svwar's socket timeout (3 s, no option): how long it waits for the
+# answer to its first request, and for more answers once it has sent
+# its last.  Straight to baresip on loopback an answer takes
+# milliseconds; through a proxy it may take the proxy's transaction
+# timeout (kar_servers.py's scans through Kamailio keep svwar's own).
+SVWAR_WAIT = 1.0 * kh.TIME_SCALE
 SIPP_TIMEOUT = 30.0 * kh.TIME_SCALE
 
 # svwar: (name, arguments; DICT stands for the dictionary file)
@@ -138,18 +144,23 @@ def write_dictionary(folder):
 # svwar 0.3.3 parses -b (the address to bind) but never hands it to its
 # scanner, which then sends from 127.0.0.1 whatever -b says.  This runs
 # Debian's svwar with -b honoured: the binding address becomes the
-# scanner's default before its main() runs.
+# scanner's default before its main() runs; so does a socket timeout
+# other than its own (SVWAR_WAIT), when given.
 SVWAR_BIND = r"""
 import sys
 sys.path.insert(0, sys.argv.pop(1))
+wait = sys.argv.pop(2)
 from importlib.metadata import distribution
 main = [e for e in distribution("sipvicious").entry_points
         if e.name == "sipvicious_svwar"][0].load()
 scanner = sys.modules[main.__module__].TakeASip.__init__
-if scanner.__code__.co_varnames[2] != "bindingip":
-    sys.exit("svwar: no bindingip argument where expected")
+names = scanner.__code__.co_varnames
+if names[2] != "bindingip" or names[11] != "socktimeout":
+    sys.exit("svwar: no bindingip, socktimeout arguments where expected")
 defaults = list(scanner.__defaults__)
 defaults[1] = sys.argv[1]
+if wait:
+    defaults[10] = float(wait)
 scanner.__defaults__ = tuple(defaults)
 sys.argv = ["svwar", "-b"] + sys.argv[1:]
 sys.exit(main())
@@ -170,13 +181,15 @@ def svwar_python():
 
 
 class Svwar:
-    """One bounded svwar run and what it printed."""
+    """One bounded svwar run and what it printed; wait: its socket
+    timeout (default its own)."""
 
-    def __init__(self, args, port, src, dictionary):
+    def __init__(self, args, port, src, dictionary, wait=None):
         python, folder = svwar_python()
         # a port of its own (svwar takes 5060 by default): answers a
         # baresip still resends to an earlier svwar never reach this one
-        self.cmd = [python, "-c", SVWAR_BIND, folder, src, "-p", str(port),
+        self.cmd = [python, "-c", SVWAR_BIND, folder, src,
+                    "%g" % wait if wait else "", "-p", str(port),
                     "-P", str(kh.pick_ports()[0]),
                     "--maximumtime", SVWAR_QUIET]
         self.cmd += [dictionary if a == DICT else a for a in args]
@@ -417,7 +430,8 @@ def run_controls(args, runner, dictionary):
                     continue
 
                 def control():
-                    sv = Svwar(sargs, port, SCANNER_SRC, dictionary).run()
+                    sv = Svwar(sargs, port, SCANNER_SRC, dictionary,
+                               SVWAR_WAIT).run()
                     found = sv.found()
                     # with a fallback account: alice among every name
                     want = ("alice" in found and len(found) >= ENUM_LIMIT
@@ -445,7 +459,8 @@ def run_scan(args, runner, dictionary, mode, name, sargs):
         port = run.bs.sip_port
 
         def scan():
-            check_listed(Svwar(sargs, port, SCANNER_SRC, dictionary).run())
+            check_listed(Svwar(sargs, port, SCANNER_SRC, dictionary,
+                               SVWAR_WAIT).run())
         run.check(tag + "_lists_no_user", scan)
         run.check(tag + "_blocked", t_blocked, run.ctrl)
         run.check(tag + "_scanner_silenced", t_silenced, port, SCANNER_SRC)
@@ -674,7 +689,7 @@ def run_coexist(args, runner, dictionary):
 
         def scan():
             check_listed(Svwar(SCANS[0][1], port, SCANNER_SRC,
-                               dictionary).run())
+                               dictionary, SVWAR_WAIT).run())
         run.check("coexist_svwar_lists_no_user", scan)
         run.check("coexist_scanner_blocked", t_blocked, ctrl)
         run.check("coexist_call_to_alice", sipp_call, port)
