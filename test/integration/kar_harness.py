@@ -911,9 +911,9 @@ class Baresip(TempProcess):
 
 class Scenario:
     """One baresip run among a script's checks (named label.name): the
-    runner's guard while baresip runs; cleanup() stops the others
-    (TempProcesses, e.g. Kamailios) and baresip, shows their logs'
-    tails if a check of this run failed, and removes their folders."""
+    runner's guard while baresip runs; cleanup() stops baresip and the
+    others (TempProcesses, e.g. Kamailios), shows their logs' tails if
+    a check of this run failed, and removes their folders."""
 
     TAIL = 40
 
@@ -946,9 +946,12 @@ class Scenario:
         if self.ctrl:
             self.ctrl.close()
             self.ctrl = None
-        procs = self.others + [self.bs]
-        for p in procs:
+        # baresip first: registered with one of the others (a Kamailio
+        # registrar), it un-REGISTERs as it stops, and with nobody left
+        # to answer it would wait to be killed after STOP_TIMEOUT
+        for p in [self.bs] + self.others:
             p.stop()
+        procs = self.others + [self.bs]
         if self.runner.failed > self.failed_before:
             sys.stdout.flush()
             for p in procs:
