@@ -896,12 +896,40 @@ class Baresip(TempProcess):
         return "baresip is not running (exit status %r)" % (
             self.proc and self.proc.returncode)
 
+    def terminate(self):
+        """SIGTERM, then a connection to ctrl_tcp opened and closed.
+        libre's signal handler only notes the signal, and its main loop
+        acts on it before each wait for events: a signal that comes
+        after that check is acted on at the next event or timer.
+        Natively the window is a few instructions; under valgrind, which
+        delivers a signal at the next system call (the wait itself),
+        baresip sat out up to 32 s (a transaction's timer) before it
+        began to stop.  The connection is that event."""
+        self.proc.terminate()
+        if self.ctrl_port:
+            try:
+                socket.create_connection((HOST, self.ctrl_port),
+                                         1.0).close()
+            except OSError:
+                pass            # ctrl_tcp not loaded or gone already
+
     def stop(self, timeout=None):
-        """Stop by PID: SIGTERM, then SIGKILL after timeout (default
-        STOP_TIMEOUT).  Returns exit status."""
+        """Stop by PID: SIGTERM (terminate()), then SIGKILL after
+        timeout (default STOP_TIMEOUT).  Returns exit status."""
         if self.proc is None:
             return None
-        return stop_process(self.proc, timeout or STOP_TIMEOUT)
+        if self.proc.poll() is None:
+            self.terminate()
+            try:
+                self.proc.wait(timeout or STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # no second SIGTERM: baresip would exit at once
+                self.proc.kill()
+                try:
+                    self.proc.wait(timeout or STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    pass    # unkillable (D state): nothing left to do
+        return self.proc.returncode
 
     def cores(self):
         if self.dir is None:
@@ -1413,7 +1441,7 @@ def begin_shutdown(bs):
     it later.  Returns what t_shutdown_end() needs."""
     was_alive = bs.alive()
     if was_alive:
-        bs.proc.terminate()
+        bs.terminate()
     return was_alive, time.monotonic()
 
 
