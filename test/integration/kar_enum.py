@@ -61,7 +61,7 @@ scripts/deps installs both.  All traffic stays on 127.0.0.0/8; every
 svwar and sipp run is bounded in time (KAR_TIME_SCALE stretches the
 bounds) and stopped by PID when it overruns.  Output: one line per
 check, then "N passed, M failed".  Sixteen short baresip runs, about
-two minutes.
+a minute.
 """
 
 import json
