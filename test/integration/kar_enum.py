@@ -61,7 +61,7 @@ scripts/deps installs both.  All traffic stays on 127.0.0.0/8; every
 svwar and sipp run is bounded in time (KAR_TIME_SCALE stretches the
 bounds) and stopped by PID when it overruns.  Output: one line per
 check, then "N passed, M failed".  Sixteen short baresip runs, about
-two minutes.
+a minute.
 """
 
 import json
@@ -102,6 +102,12 @@ UA_FILTER_SIPCLI = "keepalive_responder_drop_ua\tsipcli"
 
 SVWAR_TIMEOUT = 60.0 * kh.TIME_SCALE
 SVWAR_QUIET = "%d" % max(2, int(2 * kh.TIME_SCALE))  # --maximumtime
+# svwar's socket timeout (3 s, no option): how long it waits for the
+# answer to its first request, and for more answers once it has sent
+# its last.  Straight to baresip on loopback an answer takes
+# milliseconds; through a proxy it may take the proxy's transaction
+# timeout (kar_servers.py's scans through Kamailio keep svwar's own).
+SVWAR_WAIT = 1.0 * kh.TIME_SCALE
 SIPP_TIMEOUT = 30.0 * kh.TIME_SCALE
 
 # svwar: (name, arguments; DICT stands for the dictionary file)
@@ -138,18 +144,23 @@ def write_dictionary(folder):
 # svwar 0.3.3 parses -b (the address to bind) but never hands it to its
 # scanner, which then sends from 127.0.0.1 whatever -b says.  This runs
 # Debian's svwar with -b honoured: the binding address becomes the
-# scanner's default before its main() runs.
+# scanner's default before its main() runs; so does a socket timeout
+# other than its own (SVWAR_WAIT), when given.
 SVWAR_BIND = r"""
 import sys
 sys.path.insert(0, sys.argv.pop(1))
+wait = sys.argv.pop(2)
 from importlib.metadata import distribution
 main = [e for e in distribution("sipvicious").entry_points
         if e.name == "sipvicious_svwar"][0].load()
 scanner = sys.modules[main.__module__].TakeASip.__init__
-if scanner.__code__.co_varnames[2] != "bindingip":
-    sys.exit("svwar: no bindingip argument where expected")
+names = scanner.__code__.co_varnames
+if names[2] != "bindingip" or names[11] != "socktimeout":
+    sys.exit("svwar: no bindingip, socktimeout arguments where expected")
 defaults = list(scanner.__defaults__)
 defaults[1] = sys.argv[1]
+if wait:
+    defaults[10] = float(wait)
 scanner.__defaults__ = tuple(defaults)
 sys.argv = ["svwar", "-b"] + sys.argv[1:]
 sys.exit(main())
@@ -170,11 +181,16 @@ def svwar_python():
 
 
 class Svwar:
-    """One bounded svwar run and what it printed."""
+    """One bounded svwar run and what it printed; wait: its socket
+    timeout (default its own)."""
 
-    def __init__(self, args, port, src, dictionary):
+    def __init__(self, args, port, src, dictionary, wait=None):
         python, folder = svwar_python()
-        self.cmd = [python, "-c", SVWAR_BIND, folder, src, "-p", str(port),
+        # a port of its own (svwar takes 5060 by default): answers a
+        # baresip still resends to an earlier svwar never reach this one
+        self.cmd = [python, "-c", SVWAR_BIND, folder, src,
+                    "%g" % wait if wait else "", "-p", str(port),
+                    "-P", str(kh.pick_ports()[0]),
                     "--maximumtime", SVWAR_QUIET]
         self.cmd += [dictionary if a == DICT else a for a in args]
         self.cmd.append(kh.HOST)
@@ -296,8 +312,15 @@ def t_answered(port, src, mode):
 # account answers every INVITE (1.1), baresip resends each 200 for
 # 64 x T1 (32 s), then sends a BYE that goes unanswered as long, and its
 # graceful shutdown waits for both, with the module or without (stock
-# baresip 1.1 took 27 s to stop after the same scan).
+# baresip 1.1 took 27 s to stop after the same scan).  Such a run's
+# shutdown goes on while the runs after it do (run_all).
 SIP_TIMERS_STOP = (2 * 32.0 + 10.0) * kh.TIME_SCALE
+
+
+def lingers(name, sargs):
+    """Does baresip's shutdown after this scan wait out SIP timers?"""
+    return (name.startswith("invite") and "-c" in sargs
+            and fallback_takes_all())
 
 
 class Run(kh.Scenario):
@@ -337,6 +360,25 @@ class Run(kh.Scenario):
             self.ctrl = None
         self.check(self.label + "_clean_shutdown", kh.t_shutdown, self.bs,
                    timeout)
+
+    def finish_later(self):
+        """SIGTERM now, ctrl_tcp closed first; finish_begun() is the
+        clean shutdown check."""
+        self.runner.guard = None
+        if self.ctrl:
+            self.ctrl.close()
+            self.ctrl = None
+        self.begun = kh.begin_shutdown(self.bs)
+        self.own_failed = self.runner.failed - self.failed_before
+
+    def finish_begun(self, timeout=None):
+        """The clean shutdown check of finish_later()'s SIGTERM (within
+        timeout of it, default kh.STOP_TIMEOUT)."""
+        # cleanup() shows the logs for this run's failures, not for
+        # those of the runs in between
+        self.failed_before = self.runner.failed - self.own_failed
+        self.check(self.label + "_clean_shutdown", kh.t_shutdown_end,
+                   self.bs, self.begun, timeout)
 
 
 def options_reveal():
@@ -388,7 +430,8 @@ def run_controls(args, runner, dictionary):
                     continue
 
                 def control():
-                    sv = Svwar(sargs, port, SCANNER_SRC, dictionary).run()
+                    sv = Svwar(sargs, port, SCANNER_SRC, dictionary,
+                               SVWAR_WAIT).run()
                     found = sv.found()
                     # with a fallback account: alice among every name
                     want = ("alice" in found and len(found) >= ENUM_LIMIT
@@ -405,23 +448,33 @@ def run_controls(args, runner, dictionary):
 
 
 def run_scan(args, runner, dictionary, mode, name, sargs):
+    """One scan against a fresh baresip.  A run whose shutdown lingers
+    (lingers()) is returned still shutting down: the caller checks and
+    cleans it up.  Else None."""
     tag = "svwar_%s_%s" % (mode, name)
     run = Run(runner, args, tag, mode, [NO_UA_FILTER])
+    handed = None
     try:
         run.start()
         port = run.bs.sip_port
 
         def scan():
-            check_listed(Svwar(sargs, port, SCANNER_SRC, dictionary).run())
+            check_listed(Svwar(sargs, port, SCANNER_SRC, dictionary,
+                               SVWAR_WAIT).run())
         run.check(tag + "_lists_no_user", scan)
         run.check(tag + "_blocked", t_blocked, run.ctrl)
         run.check(tag + "_scanner_silenced", t_silenced, port, SCANNER_SRC)
         run.check(tag + "_others_answered", t_answered, port, OTHER_SRC,
                   mode)
-        run.finish(SIP_TIMERS_STOP if name.startswith("invite") and
-                   "-c" in sargs and fallback_takes_all() else None)
+        if lingers(name, sargs):
+            run.finish_later()
+            handed = run
+        else:
+            run.finish()
     finally:
-        run.cleanup()
+        if handed is None:
+            run.cleanup()
+    return handed
 
 
 def burst_users(port, src, users, extra=()):
@@ -636,7 +689,7 @@ def run_coexist(args, runner, dictionary):
 
         def scan():
             check_listed(Svwar(SCANS[0][1], port, SCANNER_SRC,
-                               dictionary).run())
+                               dictionary, SVWAR_WAIT).run())
         run.check("coexist_svwar_lists_no_user", scan)
         run.check("coexist_scanner_blocked", t_blocked, ctrl)
         run.check("coexist_call_to_alice", sipp_call, port)
@@ -685,16 +738,30 @@ def run_all(args, runner):
         if not shutil.which(tool):
             raise kh.Fail("%s not found (scripts/deps installs it)" % tool)
     folder = tempfile.mkdtemp(prefix="kar_enum.")
+    stopping = []       # runs whose shutdown lingers, still under way
     try:
         dictionary = write_dictionary(folder)
+        scans = [(mode, name, sargs) for mode in ("shared", "exclusive")
+                 for name, sargs in SCANS]
+        # the scans whose shutdown lingers first: it waits out its SIP
+        # timers while the other runs go on (an idle baresip; its
+        # strays go to its own svwar's port), checked at the end
+        for mode, name, sargs in scans:
+            if lingers(name, sargs):
+                stopping.append(run_scan(args, runner, dictionary, mode,
+                                         name, sargs))
         run_controls(args, runner, dictionary)
-        for mode in ("shared", "exclusive"):
-            for name, sargs in SCANS:
+        for mode, name, sargs in scans:
+            if not lingers(name, sargs):
                 run_scan(args, runner, dictionary, mode, name, sargs)
         run_limits(args, runner)
         run_blocked_call(args, runner)
         run_coexist(args, runner, dictionary)
+        for run in stopping:
+            run.finish_begun(SIP_TIMERS_STOP)
     finally:
+        for run in stopping:
+            run.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -896,12 +896,40 @@ class Baresip(TempProcess):
         return "baresip is not running (exit status %r)" % (
             self.proc and self.proc.returncode)
 
+    def terminate(self):
+        """SIGTERM, then a connection to ctrl_tcp opened and closed.
+        libre's signal handler only notes the signal, and its main loop
+        acts on it before each wait for events: a signal that comes
+        after that check is acted on at the next event or timer.
+        Natively the window is a few instructions; under valgrind, which
+        delivers a signal at the next system call (the wait itself),
+        baresip sat out up to 32 s (a transaction's timer) before it
+        began to stop.  The connection is that event."""
+        self.proc.terminate()
+        if self.ctrl_port:
+            try:
+                socket.create_connection((HOST, self.ctrl_port),
+                                         1.0).close()
+            except OSError:
+                pass            # ctrl_tcp not loaded or gone already
+
     def stop(self, timeout=None):
-        """Stop by PID: SIGTERM, then SIGKILL after timeout (default
-        STOP_TIMEOUT).  Returns exit status."""
+        """Stop by PID: SIGTERM (terminate()), then SIGKILL after
+        timeout (default STOP_TIMEOUT).  Returns exit status."""
         if self.proc is None:
             return None
-        return stop_process(self.proc, timeout or STOP_TIMEOUT)
+        if self.proc.poll() is None:
+            self.terminate()
+            try:
+                self.proc.wait(timeout or STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # no second SIGTERM: baresip would exit at once
+                self.proc.kill()
+                try:
+                    self.proc.wait(timeout or STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    pass    # unkillable (D state): nothing left to do
+        return self.proc.returncode
 
     def cores(self):
         if self.dir is None:
@@ -911,9 +939,9 @@ class Baresip(TempProcess):
 
 class Scenario:
     """One baresip run among a script's checks (named label.name): the
-    runner's guard while baresip runs; cleanup() stops the others
-    (TempProcesses, e.g. Kamailios) and baresip, shows their logs'
-    tails if a check of this run failed, and removes their folders."""
+    runner's guard while baresip runs; cleanup() stops baresip and the
+    others (TempProcesses, e.g. Kamailios), shows their logs' tails if
+    a check of this run failed, and removes their folders."""
 
     TAIL = 40
 
@@ -946,9 +974,12 @@ class Scenario:
         if self.ctrl:
             self.ctrl.close()
             self.ctrl = None
-        procs = self.others + [self.bs]
-        for p in procs:
+        # baresip first: registered with one of the others (a Kamailio
+        # registrar), it un-REGISTERs as it stops, and with nobody left
+        # to answer it would wait to be killed after STOP_TIMEOUT
+        for p in [self.bs] + self.others:
             p.stop()
+        procs = self.others + [self.bs]
         if self.runner.failed > self.failed_before:
             sys.stdout.flush()
             for p in procs:
@@ -1401,7 +1432,43 @@ def t_shutdown(bs, timeout=None):
     """SIGTERM ends baresip cleanly (within timeout, default
     STOP_TIMEOUT): status 0, no core file."""
     was_alive = bs.alive()
-    status = bs.stop(timeout)
+    shutdown_verdict(bs, was_alive, bs.stop(timeout))
+
+
+def begin_shutdown(bs):
+    """t_shutdown in two halves, for a shutdown that waits out SIP
+    timers while other runs go on: SIGTERM now; t_shutdown_end() judges
+    it later.  Returns what t_shutdown_end() needs."""
+    was_alive = bs.alive()
+    if was_alive:
+        bs.terminate()
+    return was_alive, time.monotonic()
+
+
+def t_shutdown_end(bs, begun, timeout=None):
+    """The SIGTERM begin_shutdown() sent ended baresip cleanly within
+    timeout of it (default STOP_TIMEOUT): status 0, no core file.  Only
+    waits (a second SIGTERM would make baresip exit at once); SIGKILL
+    after the timeout."""
+    was_alive, t0 = begun
+    status = None
+    if bs.proc is not None:
+        left = t0 + (timeout or STOP_TIMEOUT) - time.monotonic()
+        try:
+            status = bs.proc.wait(max(left, 0.0))
+        except subprocess.TimeoutExpired:
+            # overrun: SIGKILL (status -9), as bs.stop() would
+            bs.proc.kill()
+            try:
+                status = bs.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass        # unkillable (D state): status None
+    shutdown_verdict(bs, was_alive, status)
+
+
+def shutdown_verdict(bs, was_alive, status):
+    """t_shutdown's judgement: baresip ran until the SIGTERM and exited
+    with status 0, no core file."""
     cores = bs.cores()
     where = (" (core file(s) %s in %s%s)" % (
         ", ".join(cores), bs.dir, "" if bs.keep else "; use --keep")

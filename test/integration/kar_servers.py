@@ -556,7 +556,7 @@ def run_trunk(args, runner, dictionary):
         def direct_svwar():
             d0 = ke.scanner_drops(ke.stats(ctrl))[0]
             sv = ke.Svwar(["-m", "OPTIONS", "-d", ke.DICT], port,
-                          ke.SCANNER_SRC, dictionary).run()
+                          ke.SCANNER_SRC, dictionary, ke.SVWAR_WAIT).run()
             if sv.found():
                 raise Fail("svwar listed %s:\n%s" % (
                     ", ".join(sorted(sv.found())),
