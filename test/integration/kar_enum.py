@@ -170,14 +170,17 @@ def svwar_python():
 
 
 class Svwar:
-    """One bounded svwar run and what it printed."""
+    """One bounded svwar run and what it printed: from src to
+    host:port (host default kh.HOST); wrap: a command it runs under
+    (e.g. nsenter --net=... --, which execs it in the same process)."""
 
-    def __init__(self, args, port, src, dictionary):
+    def __init__(self, args, port, src, dictionary, host=None, wrap=()):
         python, folder = svwar_python()
-        self.cmd = [python, "-c", SVWAR_BIND, folder, src, "-p", str(port),
-                    "--maximumtime", SVWAR_QUIET]
+        self.cmd = list(wrap) + [python, "-c", SVWAR_BIND, folder, src,
+                                 "-p", str(port), "--maximumtime",
+                                 SVWAR_QUIET]
         self.cmd += [dictionary if a == DICT else a for a in args]
-        self.cmd.append(kh.HOST)
+        self.cmd.append(host or kh.HOST)
         self.out = ""
         self.rc = None
 
