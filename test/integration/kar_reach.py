@@ -783,7 +783,11 @@ class Endpoint:
 
     def start(self):
         self.bs.start()
-        self.ctrl = kh.Ctrl(self.bs.ctrl_port)
+        # ctrl_tcp passes every call's events on: the module's
+        # connection is read as the run goes (Reach.wait()); the stock
+        # endpoint needs none
+        if self.role == MODULE:
+            self.ctrl = kh.Ctrl(self.bs.ctrl_port)
 
     def stop(self):
         if self.ctrl:
@@ -927,6 +931,8 @@ class Reach(kh.Scenario):
             why = self.alive()
             if why:
                 raise Fail(why)
+            # the call events ctrl_tcp sends, read and forgotten
+            self.eps[MODULE].ctrl.drain(0.01)
             left = end - time.monotonic()
             if left <= 0:
                 return
