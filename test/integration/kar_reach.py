@@ -399,7 +399,9 @@ class Net:
                  "nat1")
         self.run("nat", "ip", "link", "set", "nat0", "up")
         self.run("nat", "ip", "link", "set", "nat1", "up")
-        self.run("nat", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        # /proc/sys/net is the writer's namespace's (no procps needed)
+        self.run("nat", "sh", "-c",
+                 "echo 1 > /proc/sys/net/ipv4/ip_forward")
         nft = subprocess.run(self.cmd("nat") + ["nft", "-f", "-"],
                              input=NFT, capture_output=True, text=True,
                              timeout=10 * S)
