@@ -188,6 +188,10 @@ LONG = dict(name="long", rounds=3, baseline=120, quiet=90, path=30,
             drain=20)
 
 KINDS = ("rebind", "restart", "pathloss", "scan", "relayed", "drain")
+LABEL = {           # on the plot
+    "rebind": "1 rebind", "restart": "2 restart", "pathloss": "3 path",
+    "scan": "4 scan", "relayed": "5 relayed", "drain": "6 drain",
+}
 TITLE = {
     "rebind": "1 NAT rebinding",
     "restart": "2 registrar restart",
@@ -372,11 +376,15 @@ class Net:
                 stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 5.0 * S
         for name, p in self.holders.items():
-            while ns_inode(p.pid) in (None, mine):
+            for _ in range(int(250 * S) + 1):
+                if ns_inode(p.pid) not in (None, mine):
+                    break
                 if p.poll() is not None or time.monotonic() > deadline:
-                    raise Fail("unshare -n for %s: no namespace (status "
-                               "%r)" % (name, p.poll()))
+                    break
                 time.sleep(0.02)
+            if ns_inode(p.pid) in (None, mine):
+                raise Fail("unshare -n for %s: no namespace (status %r)"
+                           % (name, p.poll()))
         nat = str(self.holders["nat"].pid)
         srv = str(self.holders["srv"].pid)
         # ep: ours
@@ -850,30 +858,34 @@ class Reach(kh.Scenario):
         """Both in Kamailio's location table, each contact with the
         NAT's public address as its source."""
         deadline = time.monotonic() + 10.0 * S
-        while True:
+        for _ in range(int(10.0 * S / POLL) + 2):
             loc = location(self.kam)
             ok = all(any(NAT_OUT in r for _, r in loc.get(u, []))
                      for u in USER.values())
             if ok:
                 break
             if time.monotonic() > deadline:
-                raise Fail("not both registered through the NAT within "
-                           "%.0f s: %r" % (10.0 * S, loc))
+                break
             time.sleep(POLL)
+        if not ok:
+            raise Fail("not both registered through the NAT within "
+                       "%.0f s: %r" % (10.0 * S, loc))
         print("     registered: %s" % "; ".join(
             "%s %s" % (u, loc[u]) for u in sorted(loc)), flush=True)
 
     def watch_regular(self):
         """The module learnt Kamailio's 2 s rhythm (4 probes)."""
         deadline = time.monotonic() + (6 * PING + 4.0) * S
-        while True:
+        for _ in range(int((6 * PING + 4.0) * S / POLL) + 2):
             p = kw.prober(kw.watch_json(self.ctrl), "OPTIONS", KAM_ADDR)
             if p and p.get("state") == "regular":
                 break
             if time.monotonic() > deadline:
-                raise Fail("Kamailio's prober not regular within %.0f s:"
-                           " %r" % ((6 * PING + 4.0) * S, p))
+                break
             time.sleep(POLL)
+        if not p or p.get("state") != "regular":
+            raise Fail("Kamailio's prober not regular within %.0f s: %r"
+                       % ((6 * PING + 4.0) * S, p))
         ivl = p.get("interval_ms")
         if not kh.is_int(ivl) or not 0.75 * PING * 1000 <= ivl <= \
                 1.25 * PING * 1000:
@@ -894,15 +906,19 @@ class Reach(kh.Scenario):
         self.t_begin = time.time()
         # the first calls of each account
         deadline = time.monotonic() + (CALL_BOUND + 5.0)
-        while len(read_calls(self.calls_path)) < 2:
+        for _ in range(int((CALL_BOUND + 5.0) / POLL) + 2):
+            if len(read_calls(self.calls_path)) >= 2:
+                break
             if self.caller.poll() is not None:
                 raise Fail("the caller exited with %r: %s" % (
                     self.caller.returncode, kh.log_tail(os.path.join(
                         self.folder, "caller.log"), 10)))
             if time.monotonic() > deadline:
-                raise Fail("the caller recorded no call within %.0f s"
-                           % (CALL_BOUND + 5.0))
+                break
             time.sleep(POLL)
+        if len(read_calls(self.calls_path)) < 2:
+            raise Fail("the caller recorded no call within %.0f s"
+                       % (CALL_BOUND + 5.0))
 
     def stop_caller(self):
         if self.caller is not None:
@@ -961,11 +977,15 @@ class Reach(kh.Scenario):
         ep.stop()
         ep.start()
         deadline = time.monotonic() + 10.0 * S
-        while not any(e for _, _, e in registers(self.kam, ep.user, t0)):
+        for _ in range(int(10.0 * S / POLL) + 2):
+            if any(e for _, _, e in registers(self.kam, ep.user, t0)):
+                break
             if time.monotonic() > deadline:
-                raise Fail("%s did not register again within %.0f s"
-                           % (ep.user, 10.0 * S))
+                break
             time.sleep(POLL)
+        if not any(e for _, _, e in registers(self.kam, ep.user, t0)):
+            raise Fail("%s did not register again within %.0f s"
+                       % (ep.user, 10.0 * S))
         if role == MODULE:
             self.ctrl = ep.ctrl
             self.net.count_503s_from(ep.bs.sip_port)
@@ -1326,7 +1346,7 @@ def plot(folder, calls, faults, resets, t0, t_end):
              'set xlabel "seconds since the first call"',
              'set xrange [0:%.0f]' % span, 'set yrange [-0.7:1.9]',
              'set ytics ("stock" 0, "module" 1)', 'set grid xtics',
-             'set key top right horizontal']
+             'set key bottom right horizontal']
     n = 0
     for f in faults:
         x0 = f["start"] - t0
@@ -1337,8 +1357,8 @@ def plot(folder, calls, faults, resets, t0, t_end):
             lines.append('set object %d rect from %.2f,graph 0 to %.2f,'
                          'graph 1 fc rgb "%s" fs solid 0.5 noborder '
                          'behind' % (n, a, b, color))
-        lines.append('set label %d "%s" at %.2f,graph 0.93 font ",8"'
-                     % (n, TITLE[f["kind"]].split(" (")[0], x0))
+        lines.append('set label %d "%s" at %.2f,graph 0.95 font ",8"'
+                     % (n, LABEL[f["kind"]], x0))
     for role, r0, r1 in resets:
         n += 1
         y = 1 if role == MODULE else 0
