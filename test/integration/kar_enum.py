@@ -181,19 +181,22 @@ def svwar_python():
 
 
 class Svwar:
-    """One bounded svwar run and what it printed; wait: its socket
-    timeout (default its own)."""
+    """One bounded svwar run and what it printed: from src to
+    host:port (host default kh.HOST); wait: its socket timeout (default
+    its own); wrap: a command it runs under (e.g. nsenter --net=... --,
+    which execs it in the same process)."""
 
-    def __init__(self, args, port, src, dictionary, wait=None):
+    def __init__(self, args, port, src, dictionary, wait=None, host=None,
+                 wrap=()):
         python, folder = svwar_python()
         # a port of its own (svwar takes 5060 by default): answers a
         # baresip still resends to an earlier svwar never reach this one
-        self.cmd = [python, "-c", SVWAR_BIND, folder, src,
-                    "%g" % wait if wait else "", "-p", str(port),
-                    "-P", str(kh.pick_ports()[0]),
-                    "--maximumtime", SVWAR_QUIET]
+        self.cmd = list(wrap) + [python, "-c", SVWAR_BIND, folder, src,
+                                 "%g" % wait if wait else "", "-p",
+                                 str(port), "-P", str(kh.pick_ports()[0]),
+                                 "--maximumtime", SVWAR_QUIET]
         self.cmd += [dictionary if a == DICT else a for a in args]
-        self.cmd.append(kh.HOST)
+        self.cmd.append(host or kh.HOST)
         self.out = ""
         self.rc = None
 

@@ -253,22 +253,23 @@ def ack_for(req, resp):
     return text.encode()
 
 
-def dial(kport, src, numbers):
+def dial(kport, src, numbers, khost=HOST):
     """An INVITE to each number from one socket on src through Kamailio
-    at kport; {number: final status} (numbers without a final answer
-    within TRUNK_WAIT are missing).  Non-2xx answers are ACKed."""
+    at khost:kport; {number: final status} (numbers without a final
+    answer within TRUNK_WAIT are missing).  Non-2xx answers are
+    ACKed."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.bind((src, 0))
         lport = s.getsockname()[1]
         reqs = {}
         for n in numbers:
-            r = kh.Request("INVITE", "sip:%s@%s:%d" % (n, HOST, kport),
+            r = kh.Request("INVITE", "sip:%s@%s:%d" % (n, khost, kport),
                            "udp", lport,
                            extra=[("Contact", "<sip:trunk@%s:%d>"
                                    % (src, lport))])
             reqs[r.call_id] = (n, r)
-            s.sendto(r.data, (HOST, kport))
+            s.sendto(r.data, (khost, kport))
         got = {}
         deadline = time.monotonic() + TRUNK_WAIT
         for _ in range(20 * len(numbers)):
@@ -285,7 +286,7 @@ def dial(kport, src, numbers):
             if r is None or not r.matches(resp) or resp.status < 200:
                 continue
             if resp.status >= 300:
-                s.sendto(ack_for(r, resp), (HOST, kport))
+                s.sendto(ack_for(r, resp), (khost, kport))
             got.setdefault(n, resp.status)
         return got
     finally:

@@ -707,35 +707,8 @@ def netns_outer(args, runner):
         cmd.append("--keep")
     if args.verbose:
         cmd.append("-v")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    last = ""
-    try:
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
-            if line.strip():
-                last = line
-        proc.wait(10 * S)
-    finally:
-        if proc.poll() is None:
-            # our SIGTERM (a CTest timeout): the inner run cleans up
-            proc.terminate()
-            try:
-                proc.wait(30 * S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    m = re.match(r"(\d+) passed, (\d+) failed", last)
-    if not m:
-        runner.fail("netns", "unshare -n ... exited with status %r and "
-                    "no result line (no network namespace?)"
-                    % proc.returncode)
-        return None
-    runner.passed += int(m.group(1))
-    runner.failed += int(m.group(2))
-    if proc.returncode and not int(m.group(2)):
-        runner.fail("netns", "inner run exited with status %d"
-                    % proc.returncode)
+    kh.relay_run(cmd, runner, "netns", 30 * S,
+                 " (no network namespace?)")
     return None
 
 
