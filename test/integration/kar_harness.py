@@ -1561,6 +1561,25 @@ def options_from(port, src, extra=(), user=None, timeout=ANSWER_TIMEOUT):
         s.close()
 
 
+def netns_argv(script, args, extra=()):
+    """The command that runs script (a test script) again in a new
+    network namespace, unshare -n (-r too when not root), with args'
+    --baresip, --module, --kamailio, --kamcmd, --keep and -v, then
+    extra.  relay_run() runs it."""
+    cmd = ["unshare", "-n"]
+    if os.geteuid() != 0:
+        cmd.append("-r")
+    cmd += [sys.executable, os.path.abspath(script), "--in-netns",
+            "--baresip", args.baresip, "--module", args.module,
+            "--kamailio", args.kamailio, "--kamcmd", args.kamcmd]
+    cmd += list(extra)
+    if args.keep:
+        cmd.append("--keep")
+    if args.verbose:
+        cmd.append("-v")
+    return cmd
+
+
 def relay_run(cmd, runner, name, grace, hint=""):
     """Run cmd, a test script's run of its own (e.g. in a network
     namespace: unshare -n ...), relay its output, and add the checks

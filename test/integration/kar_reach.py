@@ -1641,24 +1641,17 @@ def run_outer(args, runner):
                    "gnuplot-nox)")
     if os.geteuid() != 0:
         raise Fail("needs root: network namespaces, nftables, conntrack")
-    cmd = ["unshare", "-n", sys.executable, os.path.abspath(__file__),
-           "--in-netns", "--baresip", args.baresip, "--module",
-           args.module, "--kamailio", args.kamailio, "--kamcmd",
-           args.kamcmd, "--origin-cmd", " ".join(
-               shlex.quote(a) for a in [os.path.relpath(sys.argv[0])]
-               + sys.argv[1:])]
+    extra = ["--origin-cmd", " ".join(
+        shlex.quote(a) for a in [os.path.relpath(sys.argv[0])]
+        + sys.argv[1:])]
     for line in args.conf or []:
-        cmd += ["--conf", line]
+        extra += ["--conf", line]
     if args.long:
-        cmd.append("--long")
+        extra.append("--long")
     if args.report:
-        cmd += ["--report", os.path.abspath(args.report)]
-    if args.keep:
-        cmd.append("--keep")
-    if args.verbose:
-        cmd.append("-v")
-    kh.relay_run(cmd, runner, "netns", 60.0 * S,
-                 " (no network namespace?)")
+        extra += ["--report", os.path.abspath(args.report)]
+    kh.relay_run(kh.netns_argv(__file__, args, extra), runner, "netns",
+                 60.0 * S, " (no network namespace?)")
     return None
 
 

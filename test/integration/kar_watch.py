@@ -697,17 +697,7 @@ def netns_outer(args, runner):
             runner.fail("netns_tools", "no %s (scripts/deps installs "
                         "util-linux, iproute2, nftables)" % tool)
             return None
-    cmd = ["unshare", "-n"]
-    if os.geteuid() != 0:
-        cmd.insert(1, "-r")
-    cmd += [sys.executable, os.path.abspath(__file__), "--in-netns",
-            "--baresip", args.baresip, "--module", args.module,
-            "--kamailio", args.kamailio, "--kamcmd", args.kamcmd]
-    if args.keep:
-        cmd.append("--keep")
-    if args.verbose:
-        cmd.append("-v")
-    kh.relay_run(cmd, runner, "netns", 30 * S,
+    kh.relay_run(kh.netns_argv(__file__, args), runner, "netns", 30 * S,
                  " (no network namespace?)")
     return None
 
