@@ -221,36 +221,36 @@ static void test_methods(void)
 /* The predicates by themselves, on names written out */
 static void test_method_of(void)
 {
+	static const struct {
+		const char *met;
+		enum kar_method meth;
+		bool txn;
+	} v[] = {
+		{"OPTIONS",  KAR_M_OPTIONS, false},
+		{"NOTIFY",   KAR_M_NOTIFY,  false},
+		{"options",  KAR_M_OTHER,   false},
+		{"OPTIONSX", KAR_M_OTHER,   false},
+		{"NOTIF",    KAR_M_OTHER,   false},
+		{"",         KAR_M_OTHER,   false},
+		{"ACK",      KAR_M_OTHER,   true},
+		{"CANCEL",   KAR_M_OTHER,   true},
+		{"ack",      KAR_M_OTHER,   false},
+		{"ACKX",     KAR_M_OTHER,   false},
+		{"BYE",      KAR_M_OTHER,   false},
+	};
 	struct pl pl;
+	size_t i;
 
-	pl_set_str(&pl, "OPTIONS");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OPTIONS);
-	pl_set_str(&pl, "NOTIFY");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_NOTIFY);
-	pl_set_str(&pl, "options");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
-	pl_set_str(&pl, "OPTIONSX");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
-	pl_set_str(&pl, "NOTIF");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
-	pl_set_str(&pl, "");
-	CU_ASSERT_EQUAL(kar_method_of(&pl), KAR_M_OTHER);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		pl_set_str(&pl, v[i].met);
+		CU_ASSERT_EQUAL(kar_method_of(&pl), v[i].meth);
+		CU_ASSERT_EQUAL(kar_method_invite_txn(&pl), v[i].txn);
+	}
 
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_OPTIONS), "OPTIONS");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_NOTIFY), "NOTIFY");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_OTHER), "other");
 	CU_ASSERT_STRING_EQUAL(kar_method_name(KAR_M_N), "?");
-
-	pl_set_str(&pl, "ACK");
-	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "CANCEL");
-	CU_ASSERT_TRUE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "ack");
-	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "ACKX");
-	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
-	pl_set_str(&pl, "BYE");
-	CU_ASSERT_FALSE(kar_method_invite_txn(&pl));
 }
 
 
