@@ -357,20 +357,14 @@ class Run(kh.Scenario):
     def finish(self, timeout=None):
         """The clean shutdown check (within timeout, default
         kh.STOP_TIMEOUT), ctrl_tcp closed first."""
-        self.runner.guard = None
-        if self.ctrl:
-            self.ctrl.close()
-            self.ctrl = None
+        self.release()
         self.check(self.label + "_clean_shutdown", kh.t_shutdown, self.bs,
                    timeout)
 
     def finish_later(self):
         """SIGTERM now, ctrl_tcp closed first; finish_begun() is the
         clean shutdown check."""
-        self.runner.guard = None
-        if self.ctrl:
-            self.ctrl.close()
-            self.ctrl = None
+        self.release()
         self.begun = kh.begin_shutdown(self.bs)
         self.own_failed = self.runner.failed - self.failed_before
 

@@ -620,14 +620,23 @@ def stop_process(proc, timeout):
     it would not die)."""
     if proc.poll() is None:
         proc.terminate()
+        await_exit(proc, timeout)
+    return proc.returncode
+
+
+def await_exit(proc, timeout, kill_wait=None):
+    """After a signal to stop: up to timeout for proc to exit, then
+    SIGKILL (status -9) and up to kill_wait (default timeout) again.
+    Only waits: a second SIGTERM would make baresip exit at once.
+    Returns its exit status (None if it would not die)."""
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
         try:
-            proc.wait(timeout)
+            proc.wait(timeout if kill_wait is None else kill_wait)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass        # unkillable (D state): nothing left to do
+            pass            # unkillable (D state): nothing left to do
     return proc.returncode
 
 
@@ -810,6 +819,18 @@ class Kamailio(TempProcess):
         self.pids = []
 
 
+def poll_until(fn, timeout, poll=0.05):
+    """Call fn() every poll s until it returns something true, for at
+    most timeout s and timeout / poll + 2 calls: its last value."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / poll) + 1):
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(poll)
+    return fn()
+
+
 def wait_log(path, pred, mark=0, timeout=ANSWER_TIMEOUT, poll=0.05):
     """Poll the file at path from offset mark until pred(line) holds
     for a line: (that line, time.time() when seen), or (None, None)."""
@@ -927,15 +948,7 @@ class Baresip(TempProcess):
             return None
         if self.proc.poll() is None:
             self.terminate()
-            try:
-                self.proc.wait(timeout or STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                # no second SIGTERM: baresip would exit at once
-                self.proc.kill()
-                try:
-                    self.proc.wait(timeout or STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    pass    # unkillable (D state): nothing left to do
+            await_exit(self.proc, timeout or STOP_TIMEOUT)
         return self.proc.returncode
 
     def cores(self):
@@ -976,11 +989,16 @@ class Scenario:
         self.runner.guard = self.bs.dead
         return True
 
-    def cleanup(self):
+    def release(self):
+        """Before baresip stops: the runner's guard off (its exit is
+        no failure now), ctrl_tcp closed."""
         self.runner.guard = None
         if self.ctrl:
             self.ctrl.close()
             self.ctrl = None
+
+    def cleanup(self):
+        self.release()
         # baresip first: registered with one of the others (a Kamailio
         # registrar), it un-REGISTERs as it stops, and with nobody left
         # to answer it would wait to be killed after STOP_TIMEOUT
@@ -1461,15 +1479,7 @@ def t_shutdown_end(bs, begun, timeout=None):
     status = None
     if bs.proc is not None:
         left = t0 + (timeout or STOP_TIMEOUT) - time.monotonic()
-        try:
-            status = bs.proc.wait(max(left, 0.0))
-        except subprocess.TimeoutExpired:
-            # overrun: SIGKILL (status -9), as bs.stop() would
-            bs.proc.kill()
-            try:
-                status = bs.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass        # unkillable (D state): status None
+        status = await_exit(bs.proc, max(left, 0.0), STOP_TIMEOUT)
     shutdown_verdict(bs, was_alive, status)
 
 
@@ -1599,13 +1609,8 @@ def relay_run(cmd, runner, name, grace, hint=""):
                 last = line
         proc.wait(grace)
     finally:
-        if proc.poll() is None:
-            # our SIGTERM (a CTest timeout): the inner run cleans up
-            proc.terminate()
-            try:
-                proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        # our SIGTERM (a CTest timeout): the inner run cleans up
+        stop_process(proc, grace)
     m = re.match(r"(\d+) passed, (\d+) failed", last)
     if not m:
         runner.fail(name, "%s ... exited with status %r and no result "

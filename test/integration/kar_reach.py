@@ -374,14 +374,9 @@ class Net:
             self.holders[name] = subprocess.Popen(
                 ["unshare", "-n", "sleep", str(self.life)],
                 stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        deadline = time.monotonic() + 5.0 * S
         for name, p in self.holders.items():
-            for _ in range(int(250 * S) + 1):
-                if ns_inode(p.pid) not in (None, mine):
-                    break
-                if p.poll() is not None or time.monotonic() > deadline:
-                    break
-                time.sleep(0.02)
+            kh.poll_until(lambda: ns_inode(p.pid) not in (None, mine)
+                          or p.poll() is not None, 5.0 * S, 0.02)
             if ns_inode(p.pid) in (None, mine):
                 raise Fail("unshare -n for %s: no namespace (status %r)"
                            % (name, p.poll()))
@@ -857,17 +852,14 @@ class Reach(kh.Scenario):
     def registered(self):
         """Both in Kamailio's location table, each contact with the
         NAT's public address as its source."""
-        deadline = time.monotonic() + 10.0 * S
-        for _ in range(int(10.0 * S / POLL) + 2):
-            loc = location(self.kam)
-            ok = all(any(NAT_OUT in r for _, r in loc.get(u, []))
-                     for u in USER.values())
-            if ok:
-                break
-            if time.monotonic() > deadline:
-                break
-            time.sleep(POLL)
-        if not ok:
+        loc = {}
+
+        def both():
+            loc.clear()
+            loc.update(location(self.kam))
+            return all(any(NAT_OUT in r for _, r in loc.get(u, []))
+                       for u in USER.values())
+        if not kh.poll_until(both, 10.0 * S, POLL):
             raise Fail("not both registered through the NAT within "
                        "%.0f s: %r" % (10.0 * S, loc))
         print("     registered: %s" % "; ".join(
@@ -875,17 +867,8 @@ class Reach(kh.Scenario):
 
     def watch_regular(self):
         """The module learnt Kamailio's 2 s rhythm (4 probes)."""
-        deadline = time.monotonic() + (6 * PING + 4.0) * S
-        for _ in range(int((6 * PING + 4.0) * S / POLL) + 2):
-            p = kw.prober(kw.watch_json(self.ctrl), "OPTIONS", KAM_ADDR)
-            if p and p.get("state") == "regular":
-                break
-            if time.monotonic() > deadline:
-                break
-            time.sleep(POLL)
-        if not p or p.get("state") != "regular":
-            raise Fail("Kamailio's prober not regular within %.0f s: %r"
-                       % ((6 * PING + 4.0) * S, p))
+        p = kw.wait_state(self.ctrl, "OPTIONS", "regular",
+                          (6 * PING + 4.0) * S, KAM_ADDR)
         ivl = p.get("interval_ms")
         if not kh.is_int(ivl) or not 0.75 * PING * 1000 <= ivl <= \
                 1.25 * PING * 1000:
@@ -905,20 +888,17 @@ class Reach(kh.Scenario):
                                os.path.join(self.folder, "caller.log"))
         self.t_begin = time.time()
         # the first calls of each account
-        deadline = time.monotonic() + (CALL_BOUND + 5.0)
-        for _ in range(int((CALL_BOUND + 5.0) / POLL) + 2):
-            if len(read_calls(self.calls_path)) >= 2:
-                break
-            if self.caller.poll() is not None:
-                raise Fail("the caller exited with %r: %s" % (
-                    self.caller.returncode, kh.log_tail(os.path.join(
-                        self.folder, "caller.log"), 10)))
-            if time.monotonic() > deadline:
-                break
-            time.sleep(POLL)
-        if len(read_calls(self.calls_path)) < 2:
-            raise Fail("the caller recorded no call within %.0f s"
-                       % (CALL_BOUND + 5.0))
+        kh.poll_until(lambda: len(read_calls(self.calls_path)) >= 2
+                      or self.caller.poll() is not None,
+                      CALL_BOUND + 5.0, POLL)
+        if len(read_calls(self.calls_path)) >= 2:
+            return
+        if self.caller.poll() is not None:
+            raise Fail("the caller exited with %r: %s" % (
+                self.caller.returncode, kh.log_tail(os.path.join(
+                    self.folder, "caller.log"), 10)))
+        raise Fail("the caller recorded no call within %.0f s"
+                   % (CALL_BOUND + 5.0))
 
     def stop_caller(self):
         if self.caller is not None:
@@ -976,14 +956,9 @@ class Reach(kh.Scenario):
         t0 = time.time()
         ep.stop()
         ep.start()
-        deadline = time.monotonic() + 10.0 * S
-        for _ in range(int(10.0 * S / POLL) + 2):
-            if any(e for _, _, e in registers(self.kam, ep.user, t0)):
-                break
-            if time.monotonic() > deadline:
-                break
-            time.sleep(POLL)
-        if not any(e for _, _, e in registers(self.kam, ep.user, t0)):
+        if not kh.poll_until(lambda: any(
+                e for _, _, e in registers(self.kam, ep.user, t0)),
+                10.0 * S, POLL):
             raise Fail("%s did not register again within %.0f s"
                        % (ep.user, 10.0 * S))
         if role == MODULE:

@@ -193,18 +193,17 @@ def prober(w, kind, source=HOST):
     return None
 
 
-def wait_state(ctrl, kind, state, timeout):
+def wait_state(ctrl, kind, state, timeout, source=HOST):
     """The prober once in state (polling /kar_watch json); else Fail."""
-    deadline = time.monotonic() + timeout
-    p = None
-    while True:
-        p = prober(watch_json(ctrl), kind)
-        if p is not None and p.get("state") == state:
-            return p
-        if time.monotonic() >= deadline:
-            raise Fail("prober %s %s not %s within %.0f s: %r"
-                       % (HOST, kind, state, timeout, p))
-        time.sleep(POLL)
+    seen = [None]
+
+    def in_state():
+        seen[0] = prober(watch_json(ctrl), kind, source)
+        return seen[0] is not None and seen[0].get("state") == state
+    if not kh.poll_until(in_state, timeout, POLL):
+        raise Fail("prober %s %s not %s within %.0f s: %r"
+                   % (source, kind, state, timeout, seen[0]))
+    return seen[0]
 
 
 def regular_interval(ctrl, kind):
